@@ -1,0 +1,63 @@
+/**
+ * The architecture, checked by `npm run check`: arrows point inward.
+ * domain <- dispatch <- flows <- adapters, http <- roles <- cli
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'domain-is-pure',
+      comment: 'The domain knows nothing of storage, HTTP, dispatch loops or process wiring.',
+      severity: 'error',
+      from: { path: '^src/domain/' },
+      to: { path: '^src/(dispatch|flows|adapters|http|ops|roles|config|cli)' },
+    },
+    {
+      name: 'domain-has-no-io',
+      comment: 'No I/O libraries in the domain or the dispatch engine.',
+      severity: 'error',
+      from: { path: '^src/(domain|dispatch)/' },
+      to: { dependencyTypes: ['npm', 'core'], pathNot: '^(h3-js)$' },
+    },
+    {
+      name: 'dispatch-depends-on-domain-only',
+      severity: 'error',
+      from: { path: '^src/dispatch/' },
+      to: { path: '^src/(flows|adapters|http|ops|roles|config|cli)' },
+    },
+    {
+      name: 'flows-use-ports-not-adapters',
+      comment: 'Use cases see ports; adapters are wired in roles/.',
+      severity: 'error',
+      from: { path: '^src/flows/' },
+      to: { path: '^src/(adapters|http|ops|roles|cli)' },
+    },
+    {
+      name: 'adapters-do-not-know-http',
+      severity: 'error',
+      from: { path: '^src/adapters/' },
+      to: { path: '^src/(http|roles|cli)' },
+    },
+    {
+      name: 'http-does-not-wire',
+      comment: 'The HTTP layer receives its dependencies; only roles/ builds them.',
+      severity: 'error',
+      from: { path: '^src/http/' },
+      to: { path: '^src/(roles|cli)|^src/adapters/postgres' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+    },
+  },
+};

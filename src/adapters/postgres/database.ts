@@ -1,0 +1,103 @@
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+
+/** What repositories need: run one statement. Both a pool and an open transaction are one. */
+export interface Queryable {
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface PostgresOptions {
+  url: string;
+  /** Confines every connection to one schema (tests use one schema each). */
+  schema?: string;
+  maxConnections?: number;
+}
+
+// Timestamps come back as Date in both drivers; numbers we store fit in int4 and float8,
+// which both drivers return as JavaScript numbers.
+export const openPostgres = async (options: PostgresOptions): Promise<Database> => {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.maxConnections ?? 10,
+    ...(options.schema ? { options: `-c search_path=${quoteIdentifier(options.schema)}` } : {}),
+  });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  await pool.query('SELECT 1');
+
+  const run = async <Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) =>
+    (await client.query(sql, params as unknown[] | undefined)).rows as Row[];
+  // Without parameters pg uses the simple protocol, which accepts several statements.
+  const exec = async (client: pg.Pool | pg.PoolClient, sql: string) => {
+    await client.query(sql);
+  };
+
+  return {
+    kind: 'postgres',
+    query: (sql, params) => run(pool, sql, params),
+    exec: (sql) => exec(pool, sql),
+    async transaction(work) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work({
+          query: (sql, params) => run(client, sql, params),
+          exec: (sql) => exec(client, sql),
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+};
+
+export interface PgliteOptions {
+  /** Unset keeps the database in memory. */
+  dataDir?: string;
+  /** A dump from `dumpDataDir()` to start from, which skips initdb (seconds). */
+  loadDataDir?: Blob;
+}
+
+/** PGlite: PostgreSQL compiled to WebAssembly, in this process. */
+export const openPglite = async ({ dataDir, loadDataDir }: PgliteOptions = {}): Promise<Database> => {
+  if (dataDir) await mkdir(dataDir, { recursive: true });
+  const db = await PGlite.create({
+    ...(dataDir ? { dataDir } : {}),
+    ...(loadDataDir ? { loadDataDir } : {}),
+  });
+  // PGlite runs one statement or one transaction at a time, which is what a single process needs.
+  return {
+    kind: 'pglite',
+    query: async (sql, params) => (await db.query(sql, params as unknown[] | undefined)).rows as never,
+    exec: async (sql) => {
+      await db.exec(sql);
+    },
+    transaction: (work) =>
+      db.transaction((tx) =>
+        work({
+          query: async (sql, params) => (await tx.query(sql, params as unknown[] | undefined)).rows as never,
+          exec: async (sql) => {
+            await tx.exec(sql);
+          },
+        }),
+      ),
+    close: () => db.close(),
+  };
+};
+
+export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config.js';
+
+const startedAtMs = performance.now();
+
+const usage = `peakride — ride-hailing booking and dispatch that holds demand peaks
+
+Usage:
+  peakride serve [--role all]   run the platform (npm start); configuration from the environment
+  peakride migrate              apply database migrations and exit
+  peakride --help | --version
+
+Without DATABASE_URL, data lives in an embedded PostgreSQL (PGlite) under PEAKRIDE_DATA_DIR.
+See the README's configuration table for every variable.`;
+
+const commandHelp: Record<string, string> = {
+  serve: `Usage: peakride serve [--role all]
+
+Runs the HTTP API, dispatch and timers in one process. Listens on HOST:PORT (default 127.0.0.1:8080),
+applies migrations first, answers /readyz once it can take traffic, drains on SIGTERM.`,
+  migrate: `Usage: peakride migrate
+
+Applies pending SQL migrations to DATABASE_URL (or PGlite in PEAKRIDE_DATA_DIR) and exits.
+Safe to run from several processes at once: one migrates, the others wait.`,
+};
+
+const fail = (message: string, code = 1): never => {
+  process.stderr.write(`peakride: ${message}\n`);
+  process.exit(code);
+};
+
+const main = async () => {
+  const { values, positionals } = parseArgs({
+    args: process.argv.slice(2),
+    allowPositionals: true,
+    options: {
+      role: { type: 'string', default: 'all' },
+      help: { type: 'boolean', short: 'h', default: false },
+      version: { type: 'boolean', default: false },
+    },
+  });
+  const [command] = positionals;
+  if (values.version) {
+    const { default: pkg } = await import('../package.json', { with: { type: 'json' } });
+    process.stdout.write(`${pkg.version}\n`);
+    return;
+  }
+  if (!command || (values.help && !commandHelp[command])) {
+    process.stdout.write(`${usage}\n`);
+    if (!command && !values.help) process.exitCode = 2;
+    return;
+  }
+  if (values.help) {
+    process.stdout.write(`${commandHelp[command]}\n`);
+    return;
+  }
+
+  const config = loadConfig();
+  if (command === 'serve') {
+    const { roleNames, serve } = await import('./roles/serve.js');
+    const role = values.role as (typeof roleNames)[number];
+    if (!roleNames.includes(role)) fail(`--role must be one of ${roleNames.join(', ')}`, 2);
+    await serve(config, role, startedAtMs);
+    return;
+  }
+  if (command === 'migrate') {
+    const { openDatabase } = await import('./roles/database.js');
+    const { database, migrations } = await openDatabase(config);
+    await database.close();
+    process.stdout.write(
+      `${database.kind}: applied ${migrations.applied.length} migration(s)${migrations.applied.length ? `: ${migrations.applied.join(', ')}` : ''}; ${migrations.alreadyApplied} already applied\n`,
+    );
+    return;
+  }
+  fail(`unknown command "${command}"\n\n${usage}`, 2);
+};
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) fail(`configuration error: ${error.message}`, 78);
+  fail(error instanceof Error ? error.message : String(error));
+});

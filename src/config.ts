@@ -1,0 +1,166 @@
+/**
+ * The only module that reads the environment. Every variable is declared here once, with its
+ * parser and default; a bad value stops start-up with a message naming the variable.
+ */
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+export type AuthConfig =
+  | { mode: 'dev'; secret: string }
+  | { mode: 'jwt'; secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl?: string;
+  dataDir: string;
+  redisUrl?: string;
+  auth: AuthConfig;
+  logLevel: LogLevel;
+  dispatch: {
+    offerTimeoutMs: number;
+    searchWindowMs: number;
+    quoteTtlMs: number;
+    matchRadiusMeters: number;
+    driverStaleAfterMs: number;
+    sweepIntervalMs: number;
+  };
+}
+
+/** One row per variable: the README's configuration table is checked against this list. */
+export const configVariables = [
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'PEAKRIDE_DATA_DIR',
+  'REDIS_URL',
+  'AUTH_MODE',
+  'JWT_SECRET',
+  'JWT_JWKS_URL',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'LOG_LEVEL',
+  'PEAKRIDE_OFFER_TIMEOUT_SECONDS',
+  'PEAKRIDE_SEARCH_WINDOW_SECONDS',
+  'PEAKRIDE_QUOTE_TTL_SECONDS',
+  'PEAKRIDE_MATCH_RADIUS_METERS',
+  'PEAKRIDE_DRIVER_STALE_SECONDS',
+  'PEAKRIDE_SWEEP_INTERVAL_MS',
+] as const;
+
+// Dev tokens must survive a restart of the embedded mode; anyone can mint them anyway.
+const DEV_SECRET = 'peakride-dev-mode-not-a-secret-do-not-use-in-production';
+
+const read = (env: Env, name: (typeof configVariables)[number]): string | undefined => {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+};
+
+const number = (
+  env: Env,
+  name: (typeof configVariables)[number],
+  fallback: number,
+  { min, max, integer = false }: { min: number; max: number; integer?: boolean },
+): number => {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+    throw new ConfigError(
+      name,
+      `expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${raw}"`,
+    );
+  }
+  return value;
+};
+
+const url = (env: Env, name: (typeof configVariables)[number], protocols: string[]): string | undefined => {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `expected a ${protocols.join(' or ')} URL, got ${parsed.protocol}`);
+  }
+  return raw;
+};
+
+const oneOf = <T extends string>(
+  env: Env,
+  name: (typeof configVariables)[number],
+  allowed: readonly T[],
+  fallback: T,
+) => {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+};
+
+const authConfig = (env: Env): AuthConfig => {
+  const mode = oneOf(env, 'AUTH_MODE', ['dev', 'jwt'] as const, 'dev');
+  const secret = read(env, 'JWT_SECRET');
+  // HS256 with a short secret can be brute-forced offline from any token.
+  if (secret !== undefined && Buffer.byteLength(secret) < 32) {
+    throw new ConfigError('JWT_SECRET', 'must be at least 32 bytes long');
+  }
+  if (mode === 'dev') return { mode, secret: secret ?? DEV_SECRET };
+  const jwksUrl = url(env, 'JWT_JWKS_URL', ['https:', 'http:']);
+  if (!secret && !jwksUrl) {
+    throw new ConfigError(
+      'JWT_SECRET',
+      'AUTH_MODE=jwt needs JWT_SECRET (HS256) or JWT_JWKS_URL (RS/ES keys)',
+    );
+  }
+  return {
+    mode,
+    ...(secret ? { secret } : {}),
+    ...(jwksUrl ? { jwksUrl } : {}),
+    ...(read(env, 'JWT_ISSUER') ? { issuer: read(env, 'JWT_ISSUER') } : {}),
+    ...(read(env, 'JWT_AUDIENCE') ? { audience: read(env, 'JWT_AUDIENCE') } : {}),
+  };
+};
+
+export const loadConfig = (env: Env = process.env): Config => {
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const seconds = (name: (typeof configVariables)[number], fallback: number, max: number) =>
+    Math.round(number(env, name, fallback, { min: 0.05, max }) * 1000);
+  return {
+    port: number(env, 'PORT', 8080, { min: 0, max: 65_535, integer: true }),
+    host: read(env, 'HOST') ?? '127.0.0.1',
+    ...(databaseUrl ? { databaseUrl } : {}),
+    dataDir: read(env, 'PEAKRIDE_DATA_DIR') ?? './.peakride',
+    ...(redisUrl ? { redisUrl } : {}),
+    auth: authConfig(env),
+    logLevel: oneOf(env, 'LOG_LEVEL', logLevels, 'info'),
+    dispatch: {
+      offerTimeoutMs: seconds('PEAKRIDE_OFFER_TIMEOUT_SECONDS', 15, 600),
+      searchWindowMs: seconds('PEAKRIDE_SEARCH_WINDOW_SECONDS', 120, 3600),
+      quoteTtlMs: seconds('PEAKRIDE_QUOTE_TTL_SECONDS', 120, 3600),
+      matchRadiusMeters: number(env, 'PEAKRIDE_MATCH_RADIUS_METERS', 5000, { min: 100, max: 50_000 }),
+      driverStaleAfterMs: seconds('PEAKRIDE_DRIVER_STALE_SECONDS', 30, 3600),
+      sweepIntervalMs: number(env, 'PEAKRIDE_SWEEP_INTERVAL_MS', 500, {
+        min: 10,
+        max: 60_000,
+        integer: true,
+      }),
+    },
+  };
+};

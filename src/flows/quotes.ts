@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { cityAt } from '../domain/city.js';
+import { DomainError } from '../domain/errors.js';
+import { isInside, type LatLng } from '../domain/geo.js';
+import { estimateTrip, priceTrip, travelSeconds } from '../domain/pricing.js';
+import type { FlowDeps, Quote } from './ports.js';
+
+export const createQuoteFlows = ({ uow, supply, clock, cities, settings }: FlowDeps) => ({
+  /** Prices a trip upfront and keeps the quote, bound to this rider, for a short while. */
+  async requestQuote(riderId: string, pickup: LatLng, dropoff: LatLng): Promise<Quote> {
+    const city = cityAt(pickup, cities);
+    if (!city)
+      throw new DomainError('QUOTE.OUTSIDE_SERVICE_AREA', 'The pickup is outside every served city.');
+    if (!isInside(city.area, dropoff)) {
+      throw new DomainError(
+        'QUOTE.OUTSIDE_SERVICE_AREA',
+        `The drop-off is outside the ${city.name} service area.`,
+      );
+    }
+    const now = clock.now();
+    const trip = estimateTrip(pickup, dropoff, city.trip);
+    const surge = 1;
+    const [nearest] = supply.nearestAvailable({
+      point: pickup,
+      radiusMeters: settings.matchRadiusMeters,
+      limit: 1,
+      nowMs: now.getTime(),
+      staleAfterMs: settings.driverStaleAfterMs,
+    });
+    const quote: Quote = {
+      // A random UUID carries 122 bits: unguessable, and useless to anyone but its rider anyway.
+      id: randomUUID(),
+      riderId,
+      city: city.id,
+      pickup,
+      dropoff,
+      ...trip,
+      fare: priceTrip(city.tariff, trip, surge),
+      surge,
+      pickupEtaSeconds: nearest ? travelSeconds(nearest.distanceMeters, city.trip) : null,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + settings.quoteTtlMs),
+      usedAt: null,
+    };
+    await uow.transact(async (stores) => {
+      await stores.riders.ensure(riderId, now);
+      await stores.quotes.insert(quote);
+    });
+    return quote;
+  },
+});

@@ -1,0 +1,40 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
+import type { TokenService } from '../adapters/auth/tokens.js';
+import type { createBookingFlows } from '../flows/booking.js';
+import type { createDriverFlows } from '../flows/drivers.js';
+import type { createOfferFlows } from '../flows/offers.js';
+import type { createQuoteFlows } from '../flows/quotes.js';
+import type { createRideLifecycleFlows } from '../flows/ride-lifecycle.js';
+import type { Metrics } from '../ops/metrics.js';
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface Flows {
+  quotes: ReturnType<typeof createQuoteFlows>;
+  booking: ReturnType<typeof createBookingFlows>;
+  rides: ReturnType<typeof createRideLifecycleFlows>;
+  drivers: ReturnType<typeof createDriverFlows>;
+  offers: ReturnType<typeof createOfferFlows>;
+}
+
+export interface AppDeps {
+  flows: Flows;
+  tokens: TokenService;
+  metrics: Metrics;
+  /** False while starting (migrations) or draining; /readyz and the v1 routes follow it. */
+  isReady(): boolean;
+  devTokens: boolean;
+}

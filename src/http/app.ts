@@ -1,0 +1,64 @@
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import { DomainError } from '../domain/errors.js';
+import type { App, AppDeps } from './app-types.js';
+import { handleError, handleNotFound } from './problem.js';
+import { registerDevTokenRoutes } from './routes/dev-tokens.js';
+import { registerDriverRoutes } from './routes/drivers.js';
+import { registerInfrastructureRoutes } from './routes/infrastructure.js';
+import { registerOfferRoutes } from './routes/offers.js';
+import { registerQuoteRoutes } from './routes/quotes.js';
+import { registerRideRoutes } from './routes/rides.js';
+
+export type { App, AppDeps } from './app-types.js';
+
+/** Builds the HTTP app; it does not listen. The process entry (roles/) owns ports and signals. */
+export const buildApp = async (deps: AppDeps, logger?: FastifyBaseLogger): Promise<App> => {
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    bodyLimit: 16 * 1024,
+    // Strict input: "48.8" or null for a number is a 400, unknown fields are refused, not dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+    requestIdHeader: 'x-request-id',
+    // One log line per request would dominate the log at thousands of location updates a second.
+    logController: new LogController({ disableRequestLogging: true }),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest('principal', null);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(handleNotFound);
+
+  app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/v1/') && !deps.isReady()) {
+      throw new DomainError('SERVICE.STARTING', 'peakride is starting or shutting down; retry shortly.');
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.httpRequests.inc({ method: request.method, route, status: reply.statusCode });
+    deps.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'peakride API',
+        version: '1',
+        description:
+          'Ride-hailing booking and dispatch. Errors are RFC 9457 problem+json with a coded title.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+
+  registerInfrastructureRoutes(app, deps);
+  registerDevTokenRoutes(app, deps);
+  registerQuoteRoutes(app, deps);
+  registerRideRoutes(app, deps);
+  registerDriverRoutes(app, deps);
+  registerOfferRoutes(app, deps);
+  await app.ready();
+  return app;
+};

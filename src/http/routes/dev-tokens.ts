@@ -1,0 +1,22 @@
+import type { App, AppDeps } from '../app-types.js';
+import { DevTokenRequest, DevTokenResponse, Problem } from '../schemas.js';
+
+export const registerDevTokenRoutes = (app: App, { tokens, devTokens }: AppDeps) => {
+  // Not registered at all outside dev mode: the route then answers 404 like any unknown path.
+  if (!devTokens) return;
+  app.post(
+    '/v1/dev/tokens',
+    {
+      schema: {
+        summary: 'Issue a token for local use (only when AUTH_MODE=dev)',
+        tags: ['dev'],
+        body: DevTokenRequest,
+        response: { 201: DevTokenResponse, '4xx': Problem },
+      },
+    },
+    async (request, reply) => {
+      const { token, expiresAt } = await tokens.issueDevToken(request.body);
+      return reply.code(201).send({ token, expiresAt: expiresAt.toISOString() });
+    },
+  );
+};

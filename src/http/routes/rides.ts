@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { isDomainError } from '../../domain/errors.js';
+import type { Ride as RideModel } from '../../domain/ride.js';
+import type { App, AppDeps } from '../app-types.js';
+import { actorOf, authorize } from '../auth.js';
+import { rideJson } from '../presenters.js';
+import { PROBLEM_CONTENT_TYPE, problemOf } from '../problem.js';
+import { BookingRequest, CancelRequest, IdempotencyHeaders, IdParams, Problem, Ride } from '../schemas.js';
+
+const lifecycleRoutes = [
+  { path: 'arrive', summary: 'The assigned driver is at the pickup', run: 'arrive' },
+  { path: 'start', summary: 'The rider is on board', run: 'startRide' },
+  { path: 'complete', summary: 'The rider was dropped off', run: 'completeRide' },
+] as const;
+
+export const registerRideRoutes = (app: App, { flows, tokens }: AppDeps) => {
+  app.post(
+    '/v1/rides',
+    {
+      onRequest: authorize(tokens, 'rider'),
+      schema: {
+        summary: 'Book the quoted ride (idempotent: send an Idempotency-Key)',
+        tags: ['riders'],
+        security: [{ bearer: [] }],
+        headers: IdempotencyHeaders,
+        body: BookingRequest,
+        response: { 201: Ride, '4xx': Problem },
+      },
+    },
+    async (request, reply) => {
+      const renderOutcome = (outcome: RideModel | Error) =>
+        isDomainError(outcome)
+          ? { statusCode: problemOf(outcome).status, body: problemOf(outcome, request.url) }
+          : { statusCode: 201, body: rideJson(outcome as RideModel) };
+      const result = await flows.booking.bookRide(
+        {
+          riderId: actorOf(request).id,
+          quoteId: request.body.quoteId,
+          idempotencyKey: request.headers['idempotency-key'],
+          requestHash: createHash('sha256').update(JSON.stringify(request.body)).digest('base64url'),
+        },
+        renderOutcome,
+      );
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      if (result.statusCode >= 400) reply.type(PROBLEM_CONTENT_TYPE);
+      // Stored answers were rendered by this same route on their first run.
+      return reply.code(result.statusCode).send(result.body as never);
+    },
+  );
+
+  app.get(
+    '/v1/rides/:id',
+    {
+      onRequest: authorize(tokens, 'rider', 'driver', 'ops'),
+      schema: {
+        summary: 'A ride, for its rider, its assigned driver or ops; anyone else gets 404',
+        tags: ['riders', 'drivers', 'ops'],
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 200: Ride, '4xx': Problem },
+      },
+    },
+    async (request) => rideJson(await flows.rides.getRide(actorOf(request), request.params.id)),
+  );
+
+  app.post(
+    '/v1/rides/:id/cancel',
+    {
+      onRequest: authorize(tokens, 'rider', 'driver'),
+      // The reason is optional, and so is the body that carries it.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+      schema: {
+        summary: 'Cancel: the rider at any time before the trip starts; the assigned driver before it starts',
+        tags: ['riders', 'drivers'],
+        security: [{ bearer: [] }],
+        params: IdParams,
+        body: CancelRequest,
+        response: { 200: Ride, '4xx': Problem },
+      },
+    },
+    async (request) =>
+      rideJson(
+        await flows.rides.cancelRide(actorOf(request), request.params.id, request.body?.reason ?? null),
+      ),
+  );
+
+  for (const { path, summary, run } of lifecycleRoutes) {
+    app.post(
+      `/v1/rides/:id/${path}`,
+      {
+        onRequest: authorize(tokens, 'driver'),
+        schema: {
+          summary,
+          tags: ['drivers'],
+          security: [{ bearer: [] }],
+          params: IdParams,
+          response: { 200: Ride, '4xx': Problem },
+        },
+      },
+      async (request) => rideJson(await flows.rides[run](actorOf(request), request.params.id)),
+    );
+  }
+};
