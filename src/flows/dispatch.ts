@@ -48,8 +48,16 @@ export const createDispatcher = ({ uow, supply, clock, settings }: FlowDeps, log
         expiresAt: new Date(now.getTime() + settings.offerTimeoutMs),
         answeredAt: null,
       };
-      // The database refuses a second live offer for the driver or the ride; then try the next one.
-      if (await stores.offers.insert(offer)) {
+      // Under the ride's lock, as every writer of a ride: a cancel either came first (no offer)
+      // or comes after and withdraws this one. The database refuses a second live offer for the
+      // driver or the ride; then the next candidate is tried.
+      const placed = await uow.transact(async (tx) => {
+        const current = await tx.rides.getForUpdate(rideId);
+        if (current?.status !== 'searching' || current.searchDeadline <= now) return 'ride-gone';
+        return (await tx.offers.insert(offer)) ? 'placed' : 'refused';
+      });
+      if (placed === 'ride-gone') return undefined;
+      if (placed === 'placed') {
         supply.setState(candidate.driverId, 'offered');
         return offer;
       }

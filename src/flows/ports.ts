@@ -72,6 +72,7 @@ export interface Stores {
     ): Promise<void>;
   };
   quotes: {
+    /** Also records the rider on first contact. */
     insert(quote: Quote): Promise<void>;
     getForUpdate(quoteId: string): Promise<Quote | undefined>;
     markUsed(quoteId: string, now: Date): Promise<boolean>;

@@ -42,10 +42,7 @@ export const createQuoteFlows = ({ uow, supply, clock, cities, settings }: FlowD
       expiresAt: new Date(now.getTime() + settings.quoteTtlMs),
       usedAt: null,
     };
-    await uow.transact(async (stores) => {
-      await stores.riders.ensure(riderId, now);
-      await stores.quotes.insert(quote);
-    });
+    await uow.stores.quotes.insert(quote);
     return quote;
   },
 });

@@ -8,6 +8,7 @@ import { type City, cities as servedCities } from '../domain/city.js';
 import { createBookingFlows } from '../flows/booking.js';
 import { createDispatcher, type Logger } from '../flows/dispatch.js';
 import { createDriverFlows } from '../flows/drivers.js';
+import { createHousekeeping } from '../flows/housekeeping.js';
 import { createOfferFlows } from '../flows/offers.js';
 import type { Clock, FlowDeps } from '../flows/ports.js';
 import { createQuoteFlows } from '../flows/quotes.js';
@@ -48,6 +49,7 @@ export const createPlatform = async ({
     settings: config.dispatch,
   };
   const dispatcher = createDispatcher(deps, logger);
+  const housekeeping = createHousekeeping(deps, logger);
   const requestDriver = (ride: { id: string }) => dispatcher.rideNeedsDriver(ride.id);
   const hooks = {
     onRideRequested: requestDriver,
@@ -77,14 +79,17 @@ export const createPlatform = async ({
   return {
     app,
     dispatcher,
+    housekeeping,
     supply,
     start() {
       dispatcher.start(config.dispatch.sweepIntervalMs);
+      housekeeping.start();
       ready = true;
     },
     /** Stops taking work, lets the current sweep finish, closes the HTTP app. */
     async stop() {
       ready = false;
+      housekeeping.stop();
       await dispatcher.stop();
       await app.close();
     },

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { DomainError } from '../../domain/errors.js';
 
 /** What repositories need: run one statement. Both a pool and an open transaction are one. */
 export interface Queryable {
@@ -34,8 +35,13 @@ export const openPostgres = async (options: PostgresOptions): Promise<Database> 
   pool.on('error', () => {});
   await pool.query('SELECT 1');
 
-  const run = async <Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) =>
-    (await client.query(sql, params as unknown[] | undefined)).rows as Row[];
+  const run = async <Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) => {
+    try {
+      return (await client.query(sql, params as unknown[] | undefined)).rows as Row[];
+    } catch (error) {
+      throw asUnavailable(error);
+    }
+  };
   // Without parameters pg uses the simple protocol, which accepts several statements.
   const exec = async (client: pg.Pool | pg.PoolClient, sql: string) => {
     await client.query(sql);
@@ -46,7 +52,9 @@ export const openPostgres = async (options: PostgresOptions): Promise<Database> 
     query: (sql, params) => run(pool, sql, params),
     exec: (sql) => exec(pool, sql),
     async transaction(work) {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((error: unknown) => {
+        throw asUnavailable(error);
+      });
       try {
         await client.query('BEGIN');
         const result = await work({
@@ -98,6 +106,34 @@ export const openPglite = async ({ dataDir, loadDataDir }: PgliteOptions = {}): 
       ),
     close: () => db.close(),
   };
+};
+
+/**
+ * The server is gone, refusing connections or out of them: the caller should retry later
+ * (503 with Retry-After), which is not the same as a bug in a query (500).
+ */
+const connectionErrorCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+const asUnavailable = (error: unknown): unknown => {
+  const code = (error as { code?: unknown })?.code;
+  const unavailable =
+    typeof code === 'string' &&
+    (connectionErrorCodes.has(code) ||
+      code.startsWith('08') ||
+      code === '57P01' ||
+      code === '57P03' ||
+      code === '53300');
+  const lostConnection =
+    error instanceof Error && /Connection terminated|connection timeout/i.test(error.message);
+  return unavailable || lostConnection
+    ? new DomainError('SERVICE.UNAVAILABLE', 'The database is unreachable; retry shortly.')
+    : error;
 };
 
 export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;

@@ -38,8 +38,11 @@ const toQuote = (row: QuoteRow): Quote => ({
 
 export const createQuoteRepository = (db: Queryable): Stores['quotes'] => ({
   async insert(quote) {
+    // One statement creates the rider on first contact and stores the quote: one round trip and
+    // one commit on the path every booking starts with.
     await db.query(
-      `INSERT INTO quotes (id, rider_id, city, pickup_lat, pickup_lng, dropoff_lat, dropoff_lng, distance_meters,
+      `WITH rider AS (INSERT INTO riders (id, created_at) VALUES ($2, $14) ON CONFLICT (id) DO NOTHING)
+       INSERT INTO quotes (id, rider_id, city, pickup_lat, pickup_lng, dropoff_lat, dropoff_lng, distance_meters,
          duration_seconds, fare_amount, currency, surge, pickup_eta_seconds, created_at, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
       [

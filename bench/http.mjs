@@ -1,0 +1,195 @@
+// npm run bench: HTTP throughput and start-up of peakride against a bare Fastify server,
+// each measured in the same run and reported as ratios (median of several runs).
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { load, median, post, startServer } from './lib.mjs';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const STARTS = Number(process.env.BENCH_STARTS ?? 5);
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const DRIVERS = 200;
+const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+const anchor = new URL('./bare-fastify.mjs', import.meta.url).pathname;
+
+const paris = { lat: 48.8566, lng: 2.3522 };
+const jitter = (i) => ({
+  lat: paris.lat + ((i * 37) % 100) / 2000,
+  lng: paris.lng + ((i * 53) % 100) / 2000,
+});
+
+const backends = async () => {
+  const list = [{ name: 'PGlite', env: {} }];
+  if (process.env.DATABASE_URL) {
+    const schema = `peakride_bench_${randomUUID().slice(0, 8)}`;
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    const url = new URL(process.env.DATABASE_URL);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    list.push({
+      name: 'PostgreSQL',
+      env: { DATABASE_URL: url.toString() },
+      cleanup: async () => {
+        await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+        await admin.end();
+      },
+    });
+  }
+  return list;
+};
+
+const measureStartup = async (args, env) => {
+  const times = [];
+  for (let i = 0; i < STARTS; i++) {
+    const server = await startServer(args, env);
+    times.push(server.readyMs);
+    await server.stop();
+  }
+  return median(times);
+};
+
+const measureLoad = async (makeOptions) => {
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await load({ duration: DURATION, ...makeOptions() }));
+  return {
+    requestsPerSecond: median(runs.map((run) => run.requestsPerSecond)),
+    p99Ms: median(runs.map((run) => run.p99Ms)),
+    failures: runs.reduce((sum, run) => sum + run.non2xx + run.errors, 0),
+  };
+};
+
+const main = async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'peakride-bench-'));
+  const rows = [];
+  try {
+    const anchorStart = await measureStartup([anchor], {});
+    const bare = await startServer([anchor]);
+    const anchorLoad = await measureLoad(() => ({
+      url: `${bare.url}/echo`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ lat: paris.lat, lng: paris.lng }),
+    }));
+    await bare.stop();
+    rows.push({
+      what: 'bare Fastify (anchor)',
+      anchorLoad,
+      anchorStart,
+      load: anchorLoad,
+      start: anchorStart,
+    });
+
+    for (const backend of await backends()) {
+      const env = { PEAKRIDE_DATA_DIR: dataDir, ...backend.env };
+      // The first start migrates (and for PGlite runs initdb); measure warm starts like a pod restart.
+      const first = await startServer([cli, 'serve'], env);
+      await first.stop();
+      const start = await measureStartup([cli, 'serve'], env);
+
+      const server = await startServer([cli, 'serve'], env);
+      const token = async (role, subject) =>
+        (await post(server.url, '/v1/dev/tokens', { role, subject })).token;
+      const riderToken = await token('rider', `bench-rider-${randomUUID().slice(0, 8)}`);
+      const drivers = [];
+      for (let i = 0; i < DRIVERS; i++) {
+        const driverToken = await token('driver', `bench-driver-${randomUUID().slice(0, 8)}`);
+        await post(server.url, '/v1/drivers/me/online', jitter(i), {
+          authorization: `Bearer ${driverToken}`,
+        });
+        drivers.push(driverToken);
+      }
+      const quotes = await measureLoad(() => ({
+        url: `${server.url}/v1/quotes`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${riderToken}` },
+        body: JSON.stringify({ pickup: jitter(7), dropoff: jitter(61) }),
+      }));
+      let next = 0;
+      const locations = await measureLoad(() => ({
+        url: server.url,
+        requests: [
+          {
+            method: 'POST',
+            path: '/v1/drivers/me/location',
+            setupRequest: (request) => {
+              const i = next++ % DRIVERS;
+              return {
+                ...request,
+                headers: { 'content-type': 'application/json', authorization: `Bearer ${drivers[i]}` },
+                body: JSON.stringify({ ...jitter(i + next), heading: 90 }),
+              };
+            },
+          },
+        ],
+      }));
+      await server.stop();
+      await backend.cleanup?.();
+      rows.push({ what: `POST /v1/quotes, ${backend.name}`, anchorLoad, anchorStart, load: quotes, start });
+      rows.push({
+        what: `POST /v1/drivers/me/location, ${backend.name}`,
+        anchorLoad,
+        anchorStart,
+        load: locations,
+      });
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  await writeReport(rows);
+};
+
+const ratio = (value, anchor) => (value / anchor).toFixed(2);
+
+const writeReport = async (rows) => {
+  const when = new Date().toISOString().slice(0, 10);
+  const table = rows
+    .map(
+      (row) =>
+        `| ${row.what} | ${ratio(row.load.requestsPerSecond, row.anchorLoad.requestsPerSecond)} | ${Math.round(row.load.requestsPerSecond)} | ${ratio(row.load.p99Ms, row.anchorLoad.p99Ms)} | ${row.load.p99Ms} | ${row.load.failures} |`,
+    )
+    .join('\n');
+  const starts = rows
+    .filter((row) => row.start)
+    .map(
+      (row) =>
+        `| ${row.what.replace(/^POST \/v1\/quotes, /, 'peakride serve, ')} | ${ratio(row.start, row.anchorStart)} | ${Math.round(row.start)} |`,
+    )
+    .join('\n');
+  const report = `# Benchmarks
+
+Measured by \`npm run bench\` (\`bench/http.mjs\`) on ${when}: one server process and the load generator
+(autocannon, 32 connections, ${DURATION} s per run) on the same 2-core machine. Every figure is the median of
+${RUNS} runs (start-up: ${STARTS} starts) and is reported as a ratio against an anchor measured in the same run,
+because the machine is shared and noisy: absolute numbers are only indicative. Set \`DATABASE_URL\` to add the
+PostgreSQL rows. Reproduce with:
+
+\`\`\`sh
+npm run build && DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench
+\`\`\`
+
+## HTTP throughput, one process
+
+The anchor is a bare Fastify server answering a JSON POST with no work. Location updates come from
+${DRIVERS} online drivers in turn; each quote is priced and stored.
+
+| route | req/s vs anchor | req/s | p99 vs anchor | p99 ms | non-2xx + errors |
+|---|---|---|---|---|---|
+${table}
+
+## Start-up: spawn to first answer of /readyz
+
+Warm starts (database already migrated; PGlite's data directory already initialised), like a pod
+restart. The anchor is the same bare Fastify server, spawned the same way.
+
+| process | time vs anchor | ms |
+|---|---|---|
+${starts}
+`;
+  await writeFile(new URL('../BENCHMARKS.md', import.meta.url), report);
+  process.stdout.write(report);
+};
+
+await main();
