@@ -21,10 +21,14 @@ export const buildApp = async (deps: AppDeps, logger?: FastifyBaseLogger): Promi
     // Strict input: "48.8" or null for a number is a 400, unknown fields are refused, not dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
     requestIdHeader: 'x-request-id',
+    // A path that is not valid percent-encoding is bad input too: answer it as problem+json.
+    frameworkErrors: (error, request, reply) => handleError(error, request, reply),
     // One log line per request would dominate the log at thousands of location updates a second.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // All bodies are JSON: Fastify's default text/plain parser would let a stray body through.
+  app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
@@ -32,6 +36,20 @@ export const buildApp = async (deps: AppDeps, logger?: FastifyBaseLogger): Promi
   app.addHook('onRequest', async (request) => {
     if (request.url.startsWith('/v1/') && !deps.isReady()) {
       throw new DomainError('SERVICE.STARTING', 'peakride is starting or shutting down; retry shortly.');
+    }
+  });
+  // A route without a body schema takes no body: nothing or {} is fine, any field is unknown, refused.
+  app.addHook('preValidation', async (request) => {
+    const body: unknown = request.body;
+    // An unknown route is a 404 whatever its body (e.g. /v1/dev/tokens outside dev mode).
+    if (request.is404 || request.routeOptions.schema?.body || body === undefined) return;
+    const empty =
+      typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0;
+    if (!empty) {
+      throw new DomainError(
+        'REQUEST.INVALID',
+        `${request.method} ${request.routeOptions.url ?? request.url} takes no body; send none or {}.`,
+      );
     }
   });
   app.addHook('onResponse', async (request, reply) => {

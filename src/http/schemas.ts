@@ -21,7 +21,13 @@ export const Money = Type.Object(
   { additionalProperties: false },
 );
 
-export const Id = Type.String({ format: 'uuid', description: 'A UUID' });
+// The "uuid" format alone also accepts a "urn:uuid:" prefix, which PostgreSQL refuses (a 500):
+// the pattern pins the canonical 8-4-4-4-12 form.
+export const Id = Type.String({
+  format: 'uuid',
+  pattern: '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$',
+  description: 'A UUID',
+});
 export const IdParams = Type.Object({ id: Id }, { additionalProperties: false });
 
 const DateTime = Type.String({ format: 'date-time' });
