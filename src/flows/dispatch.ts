@@ -54,6 +54,8 @@ export const createDispatcher = ({ uow, supply, clock, settings }: FlowDeps, log
       const placed = await uow.transact(async (tx) => {
         const current = await tx.rides.getForUpdate(rideId);
         if (current?.status !== 'searching' || current.searchDeadline <= now) return 'ride-gone';
+        // Likewise the driver's row: going offline either came first or will find this offer.
+        if (!(await tx.drivers.lockOnline(candidate.driverId))) return 'refused';
         return (await tx.offers.insert(offer)) ? 'placed' : 'refused';
       });
       if (placed === 'ride-gone') return undefined;

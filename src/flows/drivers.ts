@@ -39,10 +39,12 @@ export const createDriverFlows = ({ uow, supply, clock }: FlowDeps, hooks: Drive
         throw new DomainError('DRIVER.ON_RIDE', 'Finish or cancel your current ride before going offline.');
       }
       // Leaving while holding an offer counts as declining it: the ride moves on to someone else.
+      // The status is written first: it takes the driver's row lock, which the dispatcher holds
+      // while placing an offer, so an offer placed meanwhile is committed and seen here.
       const declined = await uow.transact(async (stores) => {
+        await stores.drivers.setStatus(driverId, 'offline', null, now);
         const offer = await stores.offers.pendingForDriver(driverId);
         if (offer) await stores.offers.answer(offer.id, 'declined', now);
-        await stores.drivers.setStatus(driverId, 'offline', null, now);
         return offer && (await stores.rides.get(offer.rideId));
       });
       supply.remove(driverId);

@@ -64,6 +64,8 @@ export interface Stores {
   riders: { ensure(riderId: string, now: Date): Promise<void> };
   drivers: {
     get(driverId: string): Promise<DriverRecord | undefined>;
+    /** Holds the driver's row until the transaction ends; true when the driver is online. */
+    lockOnline(driverId: string): Promise<boolean>;
     setStatus(
       driverId: string,
       status: DriverRecord['status'],

@@ -31,6 +31,13 @@ export const createDriverRepository = (db: Queryable): Stores['drivers'] => ({
     return { id: row.id, status: row.status, lastPosition };
   },
 
+  async lockOnline(driverId) {
+    const rows = await db.query<{ status: string }>('SELECT status FROM drivers WHERE id = $1 FOR SHARE', [
+      driverId,
+    ]);
+    return rows[0]?.status === 'online';
+  },
+
   async setStatus(driverId, status, position, now) {
     await db.query(
       `INSERT INTO drivers (id, status, last_lat, last_lng, created_at, updated_at)
