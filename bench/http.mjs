@@ -21,7 +21,8 @@ const jitter = (i) => ({
 });
 
 const backends = async () => {
-  const list = [{ name: 'PGlite', env: {} }];
+  // An empty DATABASE_URL counts as unset: the PGlite rows must not inherit the caller's PostgreSQL.
+  const list = [{ name: 'PGlite', env: { DATABASE_URL: '' } }];
   if (process.env.DATABASE_URL) {
     const schema = `peakride_bench_${randomUUID().slice(0, 8)}`;
     const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });

@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { DomainError } from '../../domain/errors.js';
 
@@ -84,6 +83,8 @@ export interface PgliteOptions {
 /** PGlite: PostgreSQL compiled to WebAssembly, in this process. */
 export const openPglite = async ({ dataDir, loadDataDir }: PgliteOptions = {}): Promise<Database> => {
   if (dataDir) await mkdir(dataDir, { recursive: true });
+  // Loaded only when used: a PostgreSQL-backed process should not pay for parsing PGlite at start-up.
+  const { PGlite } = await import('@electric-sql/pglite');
   const db = await PGlite.create({
     ...(dataDir ? { dataDir } : {}),
     ...(loadDataDir ? { loadDataDir } : {}),
