@@ -65,11 +65,6 @@ export const createSupplyIndex = () => {
       return drivers.has(driverId);
     },
 
-    get(driverId: string): (DriverPosition & { state: SupplyState }) | undefined {
-      const entry = drivers.get(driverId);
-      return entry ? { ...entry } : undefined;
-    },
-
     /** Available, fresh drivers within the radius, nearest first. */
     nearestAvailable(query: NearestQuery): Candidate[] {
       const found: Candidate[] = [];

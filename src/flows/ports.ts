@@ -2,7 +2,7 @@ import type { SupplyIndex } from '../dispatch/supply-index.js';
 import type { City } from '../domain/city.js';
 import type { LatLng } from '../domain/geo.js';
 import type { Money } from '../domain/pricing.js';
-import type { ActorRole, Cancellation, Ride, RideStatus } from '../domain/ride.js';
+import type { ActorRole, Ride, RideStatus } from '../domain/ride.js';
 
 /** The ports the flows run on. Adapters implement them; the flows never see SQL or HTTP. */
 
@@ -102,7 +102,11 @@ export interface Stores {
     driversOfferedRide(rideId: string): Promise<string[]>;
     pendingPastExpiry(now: Date, limit: number): Promise<Offer[]>;
   };
-  events: { append(event: Omit<RideEvent, 'seq'> & { seq: number }): Promise<void> };
+  events: {
+    append(event: RideEvent): Promise<void>;
+    /** The ride's history, oldest first. */
+    list(rideId: string): Promise<RideEvent[]>;
+  };
   idempotency: {
     claim(riderId: string, key: string, requestHash: string, now: Date): Promise<IdempotencyClaim>;
     complete(riderId: string, key: string, response: StoredResponse): Promise<void>;
@@ -136,5 +140,3 @@ export interface FlowDeps {
   cities: readonly City[];
   settings: DispatchSettings;
 }
-
-export type { Cancellation };

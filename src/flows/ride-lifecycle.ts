@@ -1,6 +1,6 @@
 import { DomainError } from '../domain/errors.js';
 import { type Actor, canRead, nextStatus, type Ride, type RideAction } from '../domain/ride.js';
-import type { DispatchSettings, FlowDeps, Offer, Stores } from './ports.js';
+import type { DispatchSettings, FlowDeps, Offer, RideEvent, Stores } from './ports.js';
 import { commitRideChange } from './ride-change.js';
 
 export interface RideLifecycleHooks {
@@ -102,6 +102,13 @@ export const createRideLifecycleFlows = ({ uow, clock, settings }: FlowDeps, hoo
       const ride = await uow.stores.rides.get(rideId);
       if (!ride || !canRead(ride, actor)) throw notFound(rideId);
       return ride;
+    },
+
+    /** Ops only: every change of the ride, who made it and why (driver cancellations included). */
+    async rideHistory(actor: Actor, rideId: string): Promise<RideEvent[]> {
+      const ride = actor.role === 'ops' ? await uow.stores.rides.get(rideId) : undefined;
+      if (!ride) throw notFound(rideId);
+      return uow.stores.events.list(rideId);
     },
 
     cancelRide(actor: Actor, rideId: string, reason: string | null): Promise<Ride> {

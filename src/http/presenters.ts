@@ -1,5 +1,5 @@
 import type { Ride } from '../domain/ride.js';
-import type { Offer, Quote } from '../flows/ports.js';
+import type { Offer, Quote, RideEvent } from '../flows/ports.js';
 import type { RideJson } from './schemas.js';
 
 export const rideJson = (ride: Ride): RideJson => ({
@@ -40,4 +40,13 @@ export const offerJson = ({ offer, ride }: { offer: Offer; ride: Ride }) => ({
   dropoff: ride.dropoff,
   fare: ride.fare,
   expiresAt: offer.expiresAt.toISOString(),
+});
+
+export const rideEventJson = (event: RideEvent) => ({
+  seq: event.seq,
+  type: event.type,
+  status: event.status,
+  actor: event.actor,
+  reason: event.reason,
+  at: event.at.toISOString(),
 });

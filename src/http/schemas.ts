@@ -97,6 +97,19 @@ export const Ride = Type.Object({
 });
 export type RideJson = Static<typeof Ride>;
 
+export const RideEventJson = Type.Object({
+  seq: Type.Integer({ description: "The ride's version after this change" }),
+  type: Type.String({ description: 'ride.requested, ride.driver_assigned, ride.cancelled, …' }),
+  status: Type.Enum(rideStatuses),
+  actor: Type.Object({
+    role: Type.Enum(['rider', 'driver', 'ops', 'system']),
+    id: Type.Union([Type.String(), Type.Null()]),
+  }),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  at: DateTime,
+});
+export const RideEventList = Type.Array(RideEventJson);
+
 export const CancelRequest = Type.Object(
   { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) },
   { additionalProperties: false },

@@ -27,6 +27,7 @@ describe('infrastructure routes', () => {
         'POST /v1/quotes',
         'POST /v1/rides',
         'GET /v1/rides/{id}',
+        'GET /v1/rides/{id}/events',
         'POST /v1/rides/{id}/cancel',
         'POST /v1/rides/{id}/arrive',
         'POST /v1/rides/{id}/start',

@@ -1,5 +1,29 @@
-import type { Stores } from '../../flows/ports.js';
+import type { RideStatus } from '../../domain/ride.js';
+import type { RideEvent, Stores } from '../../flows/ports.js';
 import type { Queryable } from './database.js';
+
+interface RideEventRow {
+  ride_id: string;
+  seq: number;
+  type: string;
+  status: RideStatus;
+  actor_role: RideEvent['actor']['role'];
+  actor_id: string | null;
+  reason: string | null;
+  data: Record<string, unknown>;
+  at: Date;
+}
+
+const toEvent = (row: RideEventRow): RideEvent => ({
+  rideId: row.ride_id,
+  seq: row.seq,
+  type: row.type,
+  status: row.status,
+  actor: { role: row.actor_role, id: row.actor_id },
+  reason: row.reason,
+  data: row.data,
+  at: row.at,
+});
 
 export const createRideEventRepository = (db: Queryable): Stores['events'] => ({
   async append(event) {
@@ -18,5 +42,12 @@ export const createRideEventRepository = (db: Queryable): Stores['events'] => ({
         event.at,
       ],
     );
+  },
+
+  async list(rideId) {
+    const rows = await db.query<RideEventRow>('SELECT * FROM ride_events WHERE ride_id = $1 ORDER BY seq', [
+      rideId,
+    ]);
+    return rows.map(toEvent);
   },
 });

@@ -3,9 +3,17 @@ import { isDomainError } from '../../domain/errors.js';
 import type { Ride as RideModel } from '../../domain/ride.js';
 import type { App, AppDeps } from '../app-types.js';
 import { actorOf, authorize } from '../auth.js';
-import { rideJson } from '../presenters.js';
+import { rideEventJson, rideJson } from '../presenters.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from '../problem.js';
-import { BookingRequest, CancelRequest, IdempotencyHeaders, IdParams, Problem, Ride } from '../schemas.js';
+import {
+  BookingRequest,
+  CancelRequest,
+  IdempotencyHeaders,
+  IdParams,
+  Problem,
+  Ride,
+  RideEventList,
+} from '../schemas.js';
 
 const lifecycleRoutes = [
   { path: 'arrive', summary: 'The assigned driver is at the pickup', run: 'arrive' },
@@ -61,6 +69,22 @@ export const registerRideRoutes = (app: App, { flows, tokens }: AppDeps) => {
       },
     },
     async (request) => rideJson(await flows.rides.getRide(actorOf(request), request.params.id)),
+  );
+
+  app.get(
+    '/v1/rides/:id/events',
+    {
+      onRequest: authorize(tokens, 'ops'),
+      schema: {
+        summary: "A ride's history: every change, who made it and why, oldest first",
+        tags: ['ops'],
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 200: RideEventList, '4xx': Problem },
+      },
+    },
+    async (request) =>
+      (await flows.rides.rideHistory(actorOf(request), request.params.id)).map(rideEventJson),
   );
 
   app.post(
