@@ -10,6 +10,7 @@ import {
   type TestPlatform,
   uniqueId,
 } from '../support/platform.js';
+import { expectProblem, gridSpot, isolatedGridEnv, type Point, UNKNOWN_ID } from '../support/scenes.js';
 
 /**
  * The authorization matrix: every v1 route × every kind of caller × own or another party's
@@ -17,36 +18,7 @@ import {
  * refusal can be checked to have changed nothing and a success to have done its work.
  */
 
-type Point = { lat: number; lng: number };
-
-/**
- * Pickups on a grid about 1.1 km apart inside Paris; with a 300 m match radius no scene's
- * driver can be offered another scene's ride.
- */
-const MATCH_RADIUS_METERS = 300;
-const spotAt = (index: number): Point => ({
-  lat: Number((48.72 + 0.012 * Math.floor(index / 30)).toFixed(4)),
-  lng: Number((2.08 + 0.018 * (index % 30)).toFixed(4)),
-});
 const dropoff = places.gareDeLyon;
-
-/** Timers long enough that nothing lapses or expires while a cell runs. */
-const env = {
-  PEAKRIDE_MATCH_RADIUS_METERS: String(MATCH_RADIUS_METERS),
-  PEAKRIDE_OFFER_TIMEOUT_SECONDS: '600',
-  PEAKRIDE_SEARCH_WINDOW_SECONDS: '1800',
-  PEAKRIDE_QUOTE_TTL_SECONDS: '1800',
-};
-
-const UNKNOWN_ID = '3f1c1f9e-9a4b-4c1d-8d2e-1a2b3c4d5e6f';
-
-const expectProblem = (reply: Reply, status: number, code: ErrorCode) => {
-  // Status and code first, together, so a failure shows both.
-  expect({ status: reply.status, title: reply.body?.title }).toEqual({ status, title: code });
-  expect(reply.headers['content-type']).toMatch(/^application\/problem\+json(;|$)/);
-  expect(reply.body).toMatchObject({ type: `urn:peakride:problem:${code}`, title: code, status });
-  expect(reply.body.detail).toEqual(expect.stringMatching(/\S/));
-};
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const decodePart = (part: string | undefined) =>
@@ -141,6 +113,14 @@ interface RouteSpec {
 
 type Stage = 'searching' | 'offered' | 'driver_assigned' | 'driver_arrived' | 'in_progress';
 
+/** A fresh driver online at `home`, taken offline after the cell. */
+const driverOnlineAt = async (ctx: Ctx, home: Point): Promise<DriverClient> => {
+  const driver = await ctx.t.driver();
+  expect((await driver.online(home)).status).toBe(200);
+  ctx.onCleanup(() => driver.offline());
+  return driver;
+};
+
 /** A rider's ride at a fresh spot, carried by a driver of its own up to `until`. */
 const rideScene = async (ctx: Ctx, until: Stage): Promise<Scene> => {
   const home = ctx.spot();
@@ -150,9 +130,7 @@ const rideScene = async (ctx: Ctx, until: Stage): Promise<Scene> => {
     ctx.onCleanup(() => rider.cancel(ride.id));
     return { rider, owner: rider, rideId: ride.id, home };
   }
-  const driver = await ctx.t.driver();
-  expect((await driver.online(home)).status).toBe(200);
-  ctx.onCleanup(() => driver.offline());
+  const driver = await driverOnlineAt(ctx, home);
   const ride = await rider.requestRide(home, dropoff);
   // Cleanups run last first: the ride is cancelled (when it still can be) before the driver leaves.
   ctx.onCleanup(() => rider.cancel(ride.id));
@@ -413,10 +391,8 @@ const specs: RouteSpec[] = [
       rider: 'by a rider',
     },
     async scene(ctx) {
-      const driver = await ctx.t.driver();
       const home = ctx.spot();
-      expect((await driver.online(home)).status).toBe(200);
-      ctx.onCleanup(() => driver.offline());
+      const driver = await driverOnlineAt(ctx, home);
       return { rider: await ctx.t.rider(), driver, owner: driver, home };
     },
     send: post(() => '/v1/drivers/me/offline'),
@@ -438,10 +414,8 @@ const specs: RouteSpec[] = [
       rider: 'by a rider',
     },
     async scene(ctx) {
-      const driver = await ctx.t.driver();
       const home = ctx.spot();
-      expect((await driver.online(home)).status).toBe(200);
-      ctx.onCleanup(() => driver.offline());
+      const driver = await driverOnlineAt(ctx, home);
       const rider = await ctx.t.rider();
       expect((await rider.quote(home, dropoff)).body.pickupEtaSeconds).toEqual(expect.any(Number));
       return { rider, driver, owner: driver, home };
@@ -562,12 +536,12 @@ describeEachBackend('who may call what', (backend) => {
   let ctx: Ctx;
   let cleanups: Array<() => Promise<unknown>> = [];
   beforeAll(async () => {
-    const t = await startTestPlatform(backend, env);
+    const t = await startTestPlatform(backend, isolatedGridEnv);
     let next = 0;
     ctx = {
       t,
       ops: await t.ops(),
-      spot: () => spotAt(next++),
+      spot: () => gridSpot(next++),
       onCleanup: (task) => cleanups.push(task),
     };
   });

@@ -10,6 +10,7 @@ import {
   startTestPlatform,
   type TestPlatform,
 } from '../support/platform.js';
+import { expectProblem, gridSpot, isolatedGridEnv, UNKNOWN_ID } from '../support/scenes.js';
 
 /**
  * Bad input on every v1 route: each refusal is a 4xx problem+json whose title is the expected
@@ -18,41 +19,13 @@ import {
  * up as a changed ride or offer.
  */
 
-type Point = { lat: number; lng: number };
-
-/**
- * Pickups on a grid about 1.1 km apart inside Paris; with a 300 m match radius no fixture's
- * driver can be offered another fixture's ride.
- */
-const MATCH_RADIUS_METERS = 300;
-const spotAt = (index: number): Point => ({
-  lat: Number((48.72 + 0.012 * Math.floor(index / 30)).toFixed(4)),
-  lng: Number((2.08 + 0.018 * (index % 30)).toFixed(4)),
-});
 const dropoff = places.gareDeLyon;
 
-/** Timers long enough that nothing lapses or expires while the suite runs. */
-const env = {
-  PEAKRIDE_MATCH_RADIUS_METERS: String(MATCH_RADIUS_METERS),
-  PEAKRIDE_OFFER_TIMEOUT_SECONDS: '600',
-  PEAKRIDE_SEARCH_WINDOW_SECONDS: '1800',
-  PEAKRIDE_QUOTE_TTL_SECONDS: '1800',
-};
-
-const UNKNOWN_ID = '3f1c1f9e-9a4b-4c1d-8d2e-1a2b3c4d5e6f';
 /** Passes the loose "uuid" format check but is not an id PostgreSQL accepts. */
 const URN_ID = `urn:uuid:${UNKNOWN_ID}`;
 const JSON_TYPE = { 'content-type': 'application/json' };
 /** Used by every refused booking; a refusal must not burn it (see the last booking test). */
 const REFUSED_KEY = `refused-${randomUUID()}`;
-
-const expectProblem = (reply: Reply, status: number, code: ErrorCode) => {
-  // Status and code first, together, so a failure shows both.
-  expect({ status: reply.status, title: reply.body?.title }).toEqual({ status, title: code });
-  expect(reply.headers['content-type']).toMatch(/^application\/problem\+json(;|$)/);
-  expect(reply.body).toMatchObject({ type: `urn:peakride:problem:${code}`, title: code, status });
-  expect(reply.body.detail).toEqual(expect.stringMatching(/\S/));
-};
 
 interface StagedRide {
   rider: RiderClient;
@@ -83,7 +56,7 @@ interface Fixtures {
 
 const setUp = async (t: TestPlatform): Promise<Fixtures> => {
   let next = 0;
-  const spot = () => spotAt(next++);
+  const spot = () => gridSpot(next++);
 
   const stage = async (
     until: 'offered' | 'driver_assigned' | 'driver_arrived' | 'in_progress' | 'completed',
@@ -201,7 +174,7 @@ const postRoutes: PostRoute[] = [
     route: 'POST /v1/drivers/me/online',
     url: () => '/v1/drivers/me/online',
     token: (f) => f.neverOnline.token,
-    valid: () => spotAt(700),
+    valid: () => gridSpot(700),
   },
   {
     // The driver holds a live offer: going offline would decline it, which the snapshot would show.
@@ -213,7 +186,7 @@ const postRoutes: PostRoute[] = [
     route: 'POST /v1/drivers/me/location',
     url: () => '/v1/drivers/me/location',
     token: (f) => f.offered.driver.token,
-    valid: () => ({ ...spotAt(701), heading: 90, speed: 8 }),
+    valid: () => ({ ...gridSpot(701), heading: 90, speed: 8 }),
   },
   {
     route: 'POST /v1/offers/:id/accept',
@@ -702,7 +675,7 @@ describeEachBackend('bad input on every route is refused and changes nothing', (
   let t: TestPlatform;
   let f: Fixtures;
   beforeAll(async () => {
-    t = await startTestPlatform(backend, env);
+    t = await startTestPlatform(backend, isolatedGridEnv);
     f = await setUp(t);
   });
   afterAll(async () => {

@@ -6,47 +6,7 @@ import {
   startTestPlatform,
   type TestPlatform,
 } from '../support/platform.js';
-
-type Point = { lat: number; lng: number };
-type OfferView = { id: string; rideId: string; expiresAt: string };
-
-const METERS_PER_DEGREE_LAT = 111_195;
-/** The point `north` and `east` metres away from `base` (negative: south, west). */
-const offset = (base: Point, north: number, east = 0): Point => ({
-  lat: base.lat + north / METERS_PER_DEGREE_LAT,
-  lng: base.lng + east / (METERS_PER_DEGREE_LAT * Math.cos((base.lat * Math.PI) / 180)),
-});
-
-/**
- * Test sites inside the Paris service area, about 11 km apart: more than twice the 5 km match
- * radius, so drivers around one site are never candidates for a pickup at another.
- */
-const site = (index: number): Point => ({
-  lat: 48.76 + 0.11 * Math.floor(index / 4),
-  lng: 2.12 + 0.15 * (index % 4),
-});
-const dropoff: Point = { lat: 48.8566, lng: 2.3522 };
-
-/**
- * How long to watch for an offer that must not come. The dispatcher sweeps every 50 ms (set by the
- * harness) and retries every searching ride without a live offer on each sweep, so a wrong offer
- * would show up within one or two sweeps; 15 sweeps is a wide margin on a loaded machine.
- */
-const QUIET_MS = 750;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const offersSeenDuring = async (driver: DriverClient, ms: number): Promise<OfferView[]> => {
-  const seen: OfferView[] = [];
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const reply = await driver.offers();
-    expect(reply.status).toBe(200);
-    seen.push(...(reply.body as OfferView[]));
-    await sleep(20);
-  }
-  return seen;
-};
+import { dropoff, offset, type Point, QUIET_MS, site, watchOffers } from '../support/scenes.js';
 
 describeEachBackend('cancelling a ride', (backend) => {
   let t: TestPlatform;
@@ -187,7 +147,8 @@ describeEachBackend('cancelling a ride', (backend) => {
 
     // With the other driver declining, nobody is left but the one who dropped it: still not them.
     expect((await other.decline(offer.id)).status).toBe(200);
-    expect(await offersSeenDuring(dropping, QUIET_MS)).toEqual([]);
+    const seen = await watchOffers([dropping], { ms: QUIET_MS });
+    expect(seen.get(dropping.id)).toEqual([]);
     expect((await rider.getRide(rideId)).body).toMatchObject({ status: 'searching', driverId: null });
     // The driver's read of the ride they gave up is gone with it.
     expect((await dropping.getRide(rideId)).status).toBe(404);

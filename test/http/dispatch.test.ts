@@ -7,57 +7,9 @@ import {
   startTestPlatform,
   type TestPlatform,
 } from '../support/platform.js';
-
-type Point = { lat: number; lng: number };
-type OfferView = { id: string; rideId: string; expiresAt: string };
-
-const METERS_PER_DEGREE_LAT = 111_195;
-/** The point `north` and `east` metres away from `base` (negative: south, west). */
-const offset = (base: Point, north: number, east = 0): Point => ({
-  lat: base.lat + north / METERS_PER_DEGREE_LAT,
-  lng: base.lng + east / (METERS_PER_DEGREE_LAT * Math.cos((base.lat * Math.PI) / 180)),
-});
-
-/**
- * Test sites inside the Paris service area, about 11 km apart: more than twice the match radius,
- * so drivers around one site are never candidates for a pickup at another. Each test uses its own.
- */
-const site = (index: number): Point => ({
-  lat: 48.76 + 0.11 * Math.floor(index / 4),
-  lng: 2.12 + 0.15 * (index % 4),
-});
-const dropoff: Point = { lat: 48.8566, lng: 2.3522 };
+import { dropoff, offset, type Point, QUIET_MS, site, watchOffers } from '../support/scenes.js';
 
 const MATCH_RADIUS_METERS = 5000;
-/** Dispatch sweeps every 50 ms (the harness sets PEAKRIDE_SWEEP_INTERVAL_MS=50). */
-const SWEEP_MS = 50;
-/**
- * How long to watch for something that must not happen. A searching ride without a live offer is
- * retried on every sweep, so a wrong offer would show up within one or two sweeps; 15 sweeps is a
- * wide margin even on a loaded machine.
- */
-const QUIET_MS = 15 * SWEEP_MS;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls the drivers' offer lists for `ms`, or until `stop` holds, and returns every offer seen. */
-const watchOffers = async (
-  drivers: DriverClient[],
-  { ms, stop }: { ms: number; stop?: () => Promise<boolean> },
-): Promise<Map<string, OfferView[]>> => {
-  const seen = new Map<string, OfferView[]>(drivers.map((driver) => [driver.id, []]));
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    for (const driver of drivers) {
-      const reply = await driver.offers();
-      expect(reply.status).toBe(200);
-      seen.get(driver.id)?.push(...(reply.body as OfferView[]));
-    }
-    if (stop && (await stop())) break;
-    await sleep(20);
-  }
-  return seen;
-};
 
 /** Online drivers and open rides of the current test, released after it whatever its outcome. */
 const createFleet = (t: () => TestPlatform) => {

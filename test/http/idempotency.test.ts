@@ -8,18 +8,12 @@ import {
   startTestPlatform,
   type TestPlatform,
 } from '../support/platform.js';
+import { dropoff, type Point, site } from '../support/scenes.js';
 
-type Point = { lat: number; lng: number };
-
-/**
- * Pickups inside the Paris service area, about 11 km apart. Only one test here puts a driver
- * online, at its own spot, so the rides other tests leave searching are never offered to anyone.
+/*
+ * Pickups are `site`s, about 11 km apart. Only one test here puts a driver online, at its own
+ * site, so the rides other tests leave searching are never offered to anyone.
  */
-const spot = (index: number): Point => ({
-  lat: 48.76 + 0.11 * Math.floor(index / 4),
-  lng: 2.12 + 0.15 * (index % 4),
-});
-const dropoff: Point = { lat: 48.8566, lng: 2.3522 };
 
 const REPLAYED = 'idempotent-replayed';
 
@@ -55,7 +49,7 @@ describeEachBackend('booking is idempotent', (backend) => {
   afterAll(() => t.close());
 
   it('When a booking is replayed with the same key, then the first answer comes back unchanged even after the ride moved on', async () => {
-    const pickup = spot(0);
+    const pickup = site(0);
     const driver: DriverClient = await t.driver();
     expect((await driver.online(pickup)).status).toBe(200);
     cleanup.push(() => driver.offline());
@@ -83,8 +77,8 @@ describeEachBackend('booking is idempotent', (backend) => {
 
   it('When the first answer was a 4xx, then a replay returns that same 4xx even after its cause went away', async () => {
     const rider = await t.rider();
-    const held = await rider.requestRide(spot(1), dropoff);
-    const quoteId = await quoteFor(rider, spot(1));
+    const held = await rider.requestRide(site(1), dropoff);
+    const quoteId = await quoteFor(rider, site(1));
     const key = randomUUID();
 
     const first = await rider.book(quoteId, key);
@@ -99,7 +93,7 @@ describeEachBackend('booking is idempotent', (backend) => {
     expect(replay.headers[REPLAYED]).toBe('true');
     expectSameAnswer(replay, first);
 
-    const fresh = await rider.book(await quoteFor(rider, spot(1)), randomUUID());
+    const fresh = await rider.book(await quoteFor(rider, site(1)), randomUUID());
     expect(fresh.status).toBe(201);
     releaseLater(rider, fresh.body.id);
   });
@@ -107,7 +101,7 @@ describeEachBackend('booking is idempotent', (backend) => {
   it("When a booking with another rider's quote is replayed, then the same 404 QUOTE.NOT_FOUND comes back", async () => {
     const owner = await t.rider();
     const other = await t.rider();
-    const quoteId = await quoteFor(owner, spot(2));
+    const quoteId = await quoteFor(owner, site(2));
     const key = randomUUID();
 
     const first = await other.book(quoteId, key);
@@ -121,7 +115,7 @@ describeEachBackend('booking is idempotent', (backend) => {
 
   it('When 20 identical bookings arrive at once, then exactly one ride is created and all get its 201', async () => {
     const rider = await t.rider();
-    const quoteId = await quoteFor(rider, spot(3));
+    const quoteId = await quoteFor(rider, site(3));
     const key = randomUUID();
 
     const replies = await Promise.all(Array.from({ length: 20 }, () => rider.book(quoteId, key)));
@@ -147,14 +141,14 @@ describeEachBackend('booking is idempotent', (backend) => {
     const sameQuote = await rider.book(quoteId, randomUUID());
     expect(sameQuote.status).toBe(409);
     expect(sameQuote.body.title).toBe('QUOTE.ALREADY_USED');
-    const newQuote = await rider.book(await quoteFor(rider, spot(3)), randomUUID());
+    const newQuote = await rider.book(await quoteFor(rider, site(3)), randomUUID());
     expect(newQuote.status).toBe(409);
     expect(newQuote.body.title).toBe('RIDE.RIDER_HAS_ACTIVE_RIDE');
   });
 
   it('When a rider sends 10 bookings at once under different keys, then one ride is booked and the others get 409 RIDE.RIDER_HAS_ACTIVE_RIDE', async () => {
     const rider = await t.rider();
-    const quotes = await Promise.all(Array.from({ length: 10 }, () => quoteFor(rider, spot(9))));
+    const quotes = await Promise.all(Array.from({ length: 10 }, () => quoteFor(rider, site(9))));
 
     const replies = await Promise.all(quotes.map((quoteId) => rider.book(quoteId, randomUUID())));
 
@@ -171,8 +165,8 @@ describeEachBackend('booking is idempotent', (backend) => {
 
   it('When the same key comes with a different body, then 422 IDEMPOTENCY.KEY_REUSED and nothing is booked', async () => {
     const rider = await t.rider();
-    const firstQuote = await quoteFor(rider, spot(4));
-    const otherQuote = await quoteFor(rider, spot(4));
+    const firstQuote = await quoteFor(rider, site(4));
+    const otherQuote = await quoteFor(rider, site(4));
     const key = randomUUID();
     const first = await rider.book(firstQuote, key);
     expect(first.status).toBe(201);
@@ -195,8 +189,8 @@ describeEachBackend('booking is idempotent', (backend) => {
   it('When two riders use the same key string, then each gets their own ride', async () => {
     const key = `shared-${randomUUID()}`;
     const [alice, bob] = [await t.rider(), await t.rider()];
-    const aliceQuote = await quoteFor(alice, spot(5));
-    const bobQuote = await quoteFor(bob, spot(5));
+    const aliceQuote = await quoteFor(alice, site(5));
+    const bobQuote = await quoteFor(bob, site(5));
 
     const aliceRide = await alice.book(aliceQuote, key);
     const bobRide = await bob.book(bobQuote, key);
@@ -217,7 +211,7 @@ describeEachBackend('booking is idempotent', (backend) => {
 
   it('When a quote was already used, then booking it again gets 409 QUOTE.ALREADY_USED, even once its ride is over', async () => {
     const rider = await t.rider();
-    const quoteId = await quoteFor(rider, spot(6));
+    const quoteId = await quoteFor(rider, site(6));
     const first = await rider.book(quoteId, randomUUID());
     expect(first.status).toBe(201);
     expect((await rider.cancel(first.body.id)).status).toBe(200);
@@ -231,7 +225,7 @@ describeEachBackend('booking is idempotent', (backend) => {
   it("When a rider books another rider's quote, then 404 QUOTE.NOT_FOUND and the quote stays its owner's", async () => {
     const owner = await t.rider();
     const other = await t.rider();
-    const quoteId = await quoteFor(owner, spot(7));
+    const quoteId = await quoteFor(owner, site(7));
 
     const stolen = await other.book(quoteId, randomUUID());
     expect(stolen.status).toBe(404);
@@ -248,7 +242,7 @@ describeEachBackend('booking is idempotent', (backend) => {
 
   it('When a quote is booked, then the ride charges exactly the quoted fare', async () => {
     const rider = await t.rider();
-    const quote = await rider.quote(spot(8), { lat: 48.99, lng: 2.55 });
+    const quote = await rider.quote(site(8), { lat: 48.99, lng: 2.55 });
     expect(quote.status).toBe(201);
 
     const booked = await rider.book(quote.body.quoteId);
@@ -277,7 +271,7 @@ describeEachBackend('booking with an expired quote', (backend) => {
 
   it('When the quote has expired, then booking gets 410 QUOTE.EXPIRED, and so does its replay', async () => {
     const rider = await t.rider();
-    const quote = await rider.quote(spot(0), dropoff);
+    const quote = await rider.quote(site(0), dropoff);
     expect(quote.status).toBe(201);
     const expiresAt = Date.parse(quote.body.expiresAt);
     expect(expiresAt - Date.now()).toBeLessThanOrEqual(QUOTE_TTL_MS);

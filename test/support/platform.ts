@@ -5,6 +5,7 @@ import { type Config, loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/flows/dispatch.js';
 import { createPlatform, type Platform } from '../../src/roles/platform.js';
 import type { Backend, OpenedDatabase } from './backends.js';
+import type { Point } from './scenes.js';
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
@@ -113,7 +114,6 @@ export const startTestPlatform = async (
 };
 
 type Request = TestPlatform['request'];
-type Point = { lat: number; lng: number };
 
 export type RiderClient = ReturnType<typeof riderClient>;
 export const riderClient = (request: Request, id: string, token: string) => ({
