@@ -3,6 +3,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { migrate } from '../../src/adapters/postgres/migrate.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/flows/dispatch.js';
+import type { Clock } from '../../src/flows/ports.js';
 import { createPlatform, type Platform } from '../../src/roles/platform.js';
 import type { Backend, OpenedDatabase } from './backends.js';
 import type { Point } from './scenes.js';
@@ -49,6 +50,7 @@ export const startTestPlatform = async (
   backend: Backend,
   env: Record<string, string> = {},
   opened?: OpenedDatabase,
+  clock?: Clock,
 ): Promise<TestPlatform> => {
   const database = opened ?? (await backend.open());
   await migrate(database.database);
@@ -56,7 +58,12 @@ export const startTestPlatform = async (
     PEAKRIDE_SWEEP_INTERVAL_MS: '50',
     ...env,
   });
-  const platform = await createPlatform({ config, database: database.database, logger: silentLogger });
+  const platform = await createPlatform({
+    config,
+    database: database.database,
+    logger: silentLogger,
+    ...(clock ? { clock } : {}),
+  });
   platform.start();
 
   const request: TestPlatform['request'] = async (method, url, options = {}) => {
