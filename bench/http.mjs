@@ -1,11 +1,11 @@
 // npm run bench: HTTP throughput and start-up of peakride against a bare Fastify server,
 // each measured in the same run and reported as ratios (median of several runs).
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { load, median, post, startServer } from './lib.mjs';
+import { load, median, post, startServer, writeSection } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const STARTS = Number(process.env.BENCH_STARTS ?? 5);
@@ -159,38 +159,31 @@ const writeReport = async (rows) => {
         `| ${row.what.replace(/^POST \/v1\/quotes, /, 'peakride serve, ')} | ${ratio(row.start, row.anchorStart)} | ${Math.round(row.start)} |`,
     )
     .join('\n');
-  const report = `# Benchmarks
-
-Measured by \`npm run bench\` (\`bench/http.mjs\`) on ${when}: one server process and the load generator
-(autocannon, 32 connections, ${DURATION} s per run) on the same 2-core machine. Every figure is the median of
-${RUNS} runs (start-up: ${STARTS} starts) and is reported as a ratio against an anchor measured in the same run,
-because the machine is shared and noisy: absolute numbers are only indicative. Set \`DATABASE_URL\` to add the
-PostgreSQL rows. Reproduce with:
+  const http = `Measured by \`npm run bench\` (\`bench/http.mjs\`) on ${when}: one server process and the load
+generator (autocannon, 32 connections, ${DURATION} s per run) on the same 2-core machine; median of ${RUNS} runs.
+The anchor is a bare Fastify server answering a JSON POST with no work, measured in the same run. Location
+updates come from ${DRIVERS} online drivers in turn; each quote is priced and stored.
 
 \`\`\`sh
 npm run build && DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench
 \`\`\`
 
-## HTTP throughput, one process
-
-The anchor is a bare Fastify server answering a JSON POST with no work. Location updates come from
-${DRIVERS} online drivers in turn; each quote is priced and stored.
-
 | route | req/s vs anchor | req/s | p99 vs anchor | p99 ms | non-2xx + errors |
 |---|---|---|---|---|---|
 ${table}
-
-## Start-up: spawn to first answer of /readyz
-
-Warm starts (database already migrated; PGlite's data directory already initialised), like a pod
-restart. The anchor is the same bare Fastify server, spawned the same way.
+`;
+  const startup = `Spawn of \`node dist/cli.js serve\` to its first answer of \`/readyz\`, median of ${STARTS} starts,
+against the same bare Fastify server spawned the same way (\`bench/http.mjs\`, ${when}). Warm starts: the
+database is already migrated and PGlite's data directory already initialised, like a pod restart. (\`npm start\`
+adds npm's own start, about 0.2 s; PGlite's very first start also runs initdb, several seconds.)
 
 | process | time vs anchor | ms |
 |---|---|---|
 ${starts}
 `;
-  await writeFile(new URL('../BENCHMARKS.md', import.meta.url), report);
-  process.stdout.write(report);
+  await writeSection('HTTP throughput, one process', http);
+  await writeSection('Start-up', startup);
+  process.stdout.write(`${http}\n${startup}`);
 };
 
 await main();

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 
@@ -61,4 +62,35 @@ export const post = async (url, path, body, headers = {}) => {
   const text = await response.text();
   if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${text}`);
   return text ? JSON.parse(text) : undefined;
+};
+
+const REPORT = new URL('../BENCHMARKS.md', import.meta.url);
+const HEADER = `# Benchmarks
+
+Every figure here is written by a benchmark script in \`bench/\` and is the median of several runs,
+reported as a ratio against an anchor measured in the same run: the machine is shared and noisy, so
+absolute numbers are only indicative. Each section says how to reproduce it.
+`;
+
+/**
+ * Replaces one section of BENCHMARKS.md (from its "## title" line to the next "## " heading),
+ * or appends it, so each benchmark script owns its own part of the report.
+ */
+export const writeSection = async (title, body) => {
+  let report;
+  try {
+    report = await readFile(REPORT, 'utf8');
+  } catch {
+    report = HEADER;
+  }
+  const heading = `## ${title}`;
+  const section = `${heading}\n\n${body.trim()}\n`;
+  const start = report.indexOf(`${heading}\n`);
+  if (start === -1) {
+    report = `${report.trimEnd()}\n\n${section}`;
+  } else {
+    const next = report.indexOf('\n## ', start + heading.length);
+    report = `${report.slice(0, start)}${section}${next === -1 ? '' : report.slice(next + 1)}`;
+  }
+  await writeFile(REPORT, report);
 };
