@@ -2,7 +2,7 @@
 // each measured in the same run and reported as ratios (median of several runs).
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { load, median, post, startServer, writeSection } from './lib.mjs';
@@ -63,6 +63,7 @@ const measureLoad = async (makeOptions) => {
 };
 
 const main = async () => {
+  const loadAtStart = loadavg()[0].toFixed(2);
   const dataDir = await mkdtemp(join(tmpdir(), 'peakride-bench-'));
   const rows = [];
   try {
@@ -139,12 +140,12 @@ const main = async () => {
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }
-  await writeReport(rows);
+  await writeReport(rows, loadAtStart);
 };
 
 const ratio = (value, anchor) => (value / anchor).toFixed(2);
 
-const writeReport = async (rows) => {
+const writeReport = async (rows, loadAtStart) => {
   const when = new Date().toISOString().slice(0, 10);
   const table = rows
     .map(
@@ -160,7 +161,8 @@ const writeReport = async (rows) => {
     )
     .join('\n');
   const http = `Measured by \`npm run bench\` (\`bench/http.mjs\`) on ${when}: one server process and the load
-generator (autocannon, 32 connections, ${DURATION} s per run) on the same 2-core machine; median of ${RUNS} runs.
+generator (autocannon, 32 connections, ${DURATION} s per run) on the same 2-core machine (1-minute load
+average ${loadAtStart} at the start); median of ${RUNS} runs.
 The anchor is a bare Fastify server answering a JSON POST with no work, measured in the same run. Location
 updates come from ${DRIVERS} online drivers in turn; each quote is priced and stored.
 
