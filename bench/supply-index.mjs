@@ -402,7 +402,9 @@ const child = async (impl, n, seed) => {
 const loadBefore = loadavg();
 const startedAt = new Date();
 const results = new Map();
+const loadAtSize = new Map();
 for (const n of SIZES) {
+  loadAtSize.set(n, loadavg()[0]);
   const impls = ['ours', 'naive', ...(redisUrl && n <= REDIS_MAX_DRIVERS ? ['redis'] : [])];
   for (let run = 0; run < RUNS; run++) {
     for (const impl of impls) {
@@ -463,7 +465,8 @@ const load = (l) => l.map((x) => x.toFixed(2)).join(' / ');
 
 const body = `Measured by \`npm run bench:supply\` (\`bench/supply-index.mjs\`) on ${startedAt.toISOString().slice(0, 10)},
 Node ${process.version}, one core per measurement on the shared 2-core machine; load average (1 / 5 / 15 min)
-${load(loadBefore)} at the start and ${load(loadAfter)} at the end. Each figure is the median of ${RUNS} runs, each
+${load(loadBefore)} at the start and ${load(loadAfter)} at the end (1-minute load as each size began:
+${SIZES.map((n) => `${fmt(n)}: ${loadAtSize.get(n).toFixed(2)}`).join(', ')}; the benchmark itself accounts for about 1). Each figure is the median of ${RUNS} runs, each
 run in a fresh process (implementations interleaved).
 
 Workload: drivers uniform over the Paris box of \`src/domain/city.ts\` (about 39 km × 44 km); 80% available,
