@@ -4,6 +4,7 @@ import {
   type Candidate,
   createSupplyIndex,
   type DriverPosition,
+  type NearestQuery,
   type SupplyIndexOptions,
   type SupplyState,
 } from '../../src/dispatch/supply-index.js';
@@ -19,14 +20,7 @@ interface ModelEntry extends DriverPosition {
 }
 type Model = Map<string, ModelEntry>;
 
-interface Query {
-  point: LatLng;
-  radiusMeters: number;
-  limit: number;
-  nowMs: number;
-  staleAfterMs: number;
-  exclude?: ReadonlySet<string>;
-}
+type Query = NearestQuery;
 
 const inRadius = (model: Model, q: Omit<Query, 'limit' | 'exclude'> & { exclude?: ReadonlySet<string> }) => {
   const found: Candidate[] = [];
