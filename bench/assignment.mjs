@@ -5,6 +5,7 @@ import { loadavg } from 'node:os';
 import { DEFAULT_AGE_WEIGHT, greedyNearestFirst, solveAssignment } from '../dist/dispatch/assignment.js';
 import { cities } from '../dist/domain/city.js';
 import { distanceMeters } from '../dist/domain/geo.js';
+import { estimateSeconds, roadSpeedKmh } from '../dist/domain/routing.js';
 import { median, writeSection } from './lib.mjs';
 
 const SOLVES = Number(process.env.BENCH_SOLVES ?? 7);
@@ -15,8 +16,11 @@ const SEED = 20261125;
 const BOX = { south: 48.8156, north: 48.9022, west: 2.2242, east: 2.4699 };
 /** Requests waited 0 to 2 min (the default search window): fresh ones and carry-overs. */
 const MAX_AGE_SECONDS = 120;
-const { detourFactor, averageSpeedKmh } = cities.find((city) => city.id === 'paris').trip;
-const metresPerSecond = averageSpeedKmh / 3.6;
+const road = cities.find((city) => city.id === 'paris').road;
+/** A Thursday evening rush in Paris (18:00 local), when strikes hurt most. */
+const AT = new Date('2026-11-26T17:00:00Z');
+const detourFactor = road.detourFactor;
+const speedKmh = roadSpeedKmh(road, AT).toFixed(1);
 const CASES = [
   { requests: 200, drivers: 100 },
   { requests: 1000, drivers: 500 },
@@ -33,8 +37,8 @@ const random = (seed) => () => {
 
 /**
  * Uniform random requests and drivers in the box; each request's candidates are its 10 nearest
- * drivers (great-circle distance), pickup = distance × detour factor / average speed of the Paris
- * trip model (1.3, 22 km/h).
+ * drivers (great-circle distance), pickup = distance × detour factor / speed of the Paris road
+ * model at a weekday evening rush.
  */
 const strikePeak = (requestCount, driverCount, seed) => {
   const rand = random(seed);
@@ -67,7 +71,7 @@ const strikePeak = (requestCount, driverCount, seed) => {
     }
     for (let k = 0; k < kept; k++) {
       edgeDrivers[offsets[r] + k] = bestI[k];
-      pickupSeconds[offsets[r] + k] = (bestD[k] * detourFactor) / metresPerSecond;
+      pickupSeconds[offsets[r] + k] = estimateSeconds(bestD[k], road, AT);
     }
     offsets[r + 1] = offsets[r] + kept;
   }
@@ -161,7 +165,7 @@ Measured by \`npm run bench:assignment\` (\`bench/assignment.mjs\`, the built \`
 on ${date}, one core of the shared 2-core machine, Node ${process.version}; 1-minute load average
 ${f(load[0])} at the start. Each input: requests and drivers at uniform random points in the bounding box
 of the city of Paris (about 18 km × 9.6 km); each request's ${CANDIDATES} nearest drivers are its candidates,
-pickup = great-circle distance × ${detourFactor} / ${averageSpeedKmh} km/h (the Paris trip model); request ages
+pickup = great-circle distance × ${detourFactor} / ${speedKmh} km/h (the Paris road model on a weekday at 18:00); request ages
 uniform in 0–${MAX_AGE_SECONDS} s (fresh requests and ones carried over from earlier batches). Times are the
 median of ${SOLVES} solves after ${WARMUP} warm-up solves; the anchor is greedy first-come nearest-driver
 (\`greedyNearestFirst\`: oldest request first, each takes its nearest free candidate) on the same input, in

@@ -34,7 +34,10 @@ export interface Config {
     matchRadiusMeters: number;
     driverStaleAfterMs: number;
     sweepIntervalMs: number;
+    batchWindowMs: number;
   };
+  /** An OSRM server for pickup ETAs; unset, ETAs are estimated from each city's road model. */
+  osrmUrl?: string;
 }
 
 /** One row per variable: the README's configuration table is checked against this list. */
@@ -56,6 +59,8 @@ export const configVariables = [
   'PEAKRIDE_MATCH_RADIUS_METERS',
   'PEAKRIDE_DRIVER_STALE_SECONDS',
   'PEAKRIDE_SWEEP_INTERVAL_MS',
+  'PEAKRIDE_BATCH_WINDOW_MS',
+  'OSRM_URL',
 ] as const;
 
 // Dev tokens must survive a restart of the embedded mode; anyone can mint them anyway.
@@ -140,6 +145,7 @@ const authConfig = (env: Env): AuthConfig => {
 export const loadConfig = (env: Env = process.env): Config => {
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const osrmUrl = url(env, 'OSRM_URL', ['http:', 'https:']);
   const seconds = (name: (typeof configVariables)[number], fallback: number, max: number) =>
     Math.round(number(env, name, fallback, { min: 0.05, max }) * 1000);
   return {
@@ -161,6 +167,8 @@ export const loadConfig = (env: Env = process.env): Config => {
         max: 60_000,
         integer: true,
       }),
+      batchWindowMs: number(env, 'PEAKRIDE_BATCH_WINDOW_MS', 1500, { min: 0, max: 30_000, integer: true }),
     },
+    ...(osrmUrl ? { osrmUrl } : {}),
   };
 };

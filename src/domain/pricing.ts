@@ -1,4 +1,5 @@
 import { distanceMeters, type LatLng } from './geo.js';
+import { estimateSeconds, type RoadModel } from './routing.js';
 
 /** Amounts are integers in the currency's minor unit (cents, pence) so sums never drift. */
 export interface Money {
@@ -19,16 +20,13 @@ export interface TripEstimate {
   durationSeconds: number;
 }
 
-export interface TripModel {
-  /** Road distance over great-circle distance; about 1.3 in dense European cities. */
-  detourFactor: number;
-  averageSpeedKmh: number;
-}
-
-export const estimateTrip = (from: LatLng, to: LatLng, model: TripModel): TripEstimate => {
-  const road = distanceMeters(from, to) * model.detourFactor;
-  const metersPerSecond = (model.averageSpeedKmh * 1000) / 3600;
-  return { distanceMeters: Math.round(road), durationSeconds: Math.round(road / metersPerSecond) };
+/** Whole metres and seconds of a trip on the city's roads, starting at `at` (time-of-day speed). */
+export const estimateTrip = (from: LatLng, to: LatLng, model: RoadModel, at: Date): TripEstimate => {
+  const straight = distanceMeters(from, to);
+  return {
+    distanceMeters: Math.round(straight * model.detourFactor),
+    durationSeconds: Math.round(estimateSeconds(straight, model, at)),
+  };
 };
 
 /** Upfront fare: base + distance + time, never below the minimum, then the surge multiplier. */
@@ -40,7 +38,3 @@ export const priceTrip = (tariff: Tariff, trip: TripEstimate, surge = 1): Money 
   const amount = Math.round(Math.max(metered, tariff.minimumMinor) * surge);
   return { amount, currency: tariff.currency };
 };
-
-/** Seconds to cover a straight-line distance on the city's roads. */
-export const travelSeconds = (straightLineMeters: number, model: TripModel): number =>
-  Math.round((straightLineMeters * model.detourFactor) / ((model.averageSpeedKmh * 1000) / 3600));

@@ -16,7 +16,7 @@ export interface DriverHooks {
 /** Reports stamped further ahead than this are refused: the device clock is wrong. */
 const MAX_CLOCK_AHEAD_MS = 30_000;
 
-export const createDriverFlows = ({ uow, supply, clock }: FlowDeps, hooks: DriverHooks) => {
+export const createDriverFlows = ({ uow, supply, clock, settings }: FlowDeps, hooks: DriverHooks) => {
   /** What the database says the driver is doing, for a driver the index does not know yet. */
   const currentState = async (driverId: string): Promise<SupplyState> => {
     if (await uow.stores.rides.activeForDriver(driverId)) return 'on_ride';
@@ -57,6 +57,13 @@ export const createDriverFlows = ({ uow, supply, clock }: FlowDeps, hooks: Drive
       const now = clock.now();
       if (report.at && report.at.getTime() - now.getTime() > MAX_CLOCK_AHEAD_MS) {
         throw new DomainError('REQUEST.INVALID', `"at" is ${report.at.toISOString()}, ahead of server time.`);
+      }
+      // A fix this old would leave the driver stale at once: it cannot be where they are now.
+      if (report.at && now.getTime() - report.at.getTime() > settings.driverStaleAfterMs) {
+        throw new DomainError(
+          'REQUEST.INVALID',
+          `"at" is ${report.at.toISOString()}, older than the ${settings.driverStaleAfterMs / 1000} s after which a position is stale.`,
+        );
       }
       const seenAtMs = Math.min(report.at?.getTime() ?? now.getTime(), now.getTime());
       const position = { lat: report.lat, lng: report.lng, heading: report.heading ?? null, seenAtMs };

@@ -3,6 +3,7 @@ import type { City } from '../domain/city.js';
 import type { LatLng } from '../domain/geo.js';
 import type { Money } from '../domain/pricing.js';
 import type { ActorRole, Ride, RideStatus } from '../domain/ride.js';
+import type { RoutingPort } from '../domain/routing.js';
 
 /** The ports the flows run on. Adapters implement them; the flows never see SQL or HTTP. */
 
@@ -131,6 +132,8 @@ export interface DispatchSettings {
   quoteTtlMs: number;
   matchRadiusMeters: number;
   driverStaleAfterMs: number;
+  /** How long rides are collected before a batch is matched when drivers are short; 0 never batches. */
+  batchWindowMs: number;
 }
 
 export interface FlowDeps {
@@ -138,5 +141,6 @@ export interface FlowDeps {
   supply: SupplyIndex;
   clock: Clock;
   cities: readonly City[];
+  routing: RoutingPort;
   settings: DispatchSettings;
 }

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { cityAt } from '../domain/city.js';
 import { DomainError } from '../domain/errors.js';
 import { isInside, type LatLng } from '../domain/geo.js';
-import { estimateTrip, priceTrip, travelSeconds } from '../domain/pricing.js';
+import { estimateTrip, priceTrip } from '../domain/pricing.js';
 import type { FlowDeps, Quote } from './ports.js';
 
-export const createQuoteFlows = ({ uow, supply, clock, cities, settings }: FlowDeps) => ({
+export const createQuoteFlows = ({ uow, supply, clock, cities, routing, settings }: FlowDeps) => ({
   /** Prices a trip upfront and keeps the quote, bound to this rider, for a short while. */
   async requestQuote(riderId: string, pickup: LatLng, dropoff: LatLng): Promise<Quote> {
     const city = cityAt(pickup, cities);
@@ -18,7 +18,7 @@ export const createQuoteFlows = ({ uow, supply, clock, cities, settings }: FlowD
       );
     }
     const now = clock.now();
-    const trip = estimateTrip(pickup, dropoff, city.trip);
+    const trip = estimateTrip(pickup, dropoff, city.road, now);
     const surge = 1;
     const [nearest] = supply.nearestAvailable({
       point: pickup,
@@ -27,6 +27,19 @@ export const createQuoteFlows = ({ uow, supply, clock, cities, settings }: FlowD
       nowMs: now.getTime(),
       staleAfterMs: settings.driverStaleAfterMs,
     });
+    const pickupEta = async (driverId: string | undefined): Promise<number | null> => {
+      const driver = driverId === undefined ? undefined : supply.get(driverId);
+      if (!driver) return null;
+      const source = { lat: driver.lat, lng: driver.lng };
+      const table = await routing.table({
+        model: city.road,
+        sources: [source],
+        destinations: [pickup],
+        at: now,
+      });
+      const seconds = table.seconds(0, 0);
+      return seconds === null ? null : Math.round(seconds);
+    };
     const quote: Quote = {
       // A random UUID carries 122 bits: unguessable, and useless to anyone but its rider anyway.
       id: randomUUID(),
@@ -37,7 +50,7 @@ export const createQuoteFlows = ({ uow, supply, clock, cities, settings }: FlowD
       ...trip,
       fare: priceTrip(city.tariff, trip, surge),
       surge,
-      pickupEtaSeconds: nearest ? travelSeconds(nearest.distanceMeters, city.trip) : null,
+      pickupEtaSeconds: await pickupEta(nearest?.driverId),
       createdAt: now,
       expiresAt: new Date(now.getTime() + settings.quoteTtlMs),
       usedAt: null,

@@ -21,7 +21,39 @@ export const createMetrics = () => {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2.5, 5],
     registers: [registry],
   });
-  return { registry, httpRequests, httpDuration };
+  const offersSent = new Counter({
+    name: 'peakride_offers_sent_total',
+    help: 'Offers sent to drivers, by how the driver was chosen: at once (ample supply) or by a batch',
+    labelNames: ['mode'] as const,
+    registers: [registry],
+  });
+  const batchRides = new Histogram({
+    name: 'peakride_dispatch_batch_rides',
+    help: 'Rides matched together by one dispatch batch (batches run only when drivers are short)',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    registers: [registry],
+  });
+  const batchSolveSeconds = new Histogram({
+    name: 'peakride_dispatch_batch_solve_seconds',
+    help: 'Time to solve the assignment of one dispatch batch',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
+    registers: [registry],
+  });
+  const routingFallbacks = new Counter({
+    name: 'peakride_routing_fallbacks_total',
+    help: 'Travel-time tables (or parts) answered by the estimate because the routing server failed, by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  return {
+    registry,
+    httpRequests,
+    httpDuration,
+    offersSent,
+    batchRides,
+    batchSolveSeconds,
+    routingFallbacks,
+  };
 };
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -2,9 +2,12 @@ import type { FastifyBaseLogger } from 'fastify';
 import { createTokenService } from '../adapters/auth/tokens.js';
 import type { Database } from '../adapters/postgres/database.js';
 import { createUnitOfWork } from '../adapters/postgres/unit-of-work.js';
+import { createOsrmRouting } from '../adapters/routing/osrm.js';
 import type { Config } from '../config.js';
 import { createSupplyIndex } from '../dispatch/supply-index.js';
 import { type City, cities as servedCities } from '../domain/city.js';
+import type { Ride } from '../domain/ride.js';
+import { createEstimatedRouting, type RoutingPort } from '../domain/routing.js';
 import { createBookingFlows } from '../flows/booking.js';
 import { createDispatcher, type Logger } from '../flows/dispatch.js';
 import { createDriverFlows } from '../flows/drivers.js';
@@ -14,7 +17,7 @@ import type { Clock, FlowDeps } from '../flows/ports.js';
 import { createQuoteFlows } from '../flows/quotes.js';
 import { createRideLifecycleFlows } from '../flows/ride-lifecycle.js';
 import { buildApp } from '../http/app.js';
-import { createMetrics } from '../ops/metrics.js';
+import { createMetrics, type Metrics } from '../ops/metrics.js';
 
 export interface PlatformOptions {
   config: Config;
@@ -27,6 +30,25 @@ export interface PlatformOptions {
 }
 
 const systemClock: Clock = { now: () => new Date() };
+
+/** A pickup ETA must not hold up dispatch: past this, the estimate answers instead. */
+const OSRM_TIMEOUT_MS = 300;
+
+/** OSRM when configured, with the estimate standing in whenever it fails; else the estimate. */
+const createRouting = (config: Config, metrics: Metrics, logger: Logger) => {
+  const estimated = createEstimatedRouting();
+  if (!config.osrmUrl) return { routing: estimated as RoutingPort, close: async () => {} };
+  const osrm = createOsrmRouting({
+    url: config.osrmUrl,
+    timeoutMs: OSRM_TIMEOUT_MS,
+    fallback: estimated,
+    onFallback: (event) => {
+      metrics.routingFallbacks.inc({ reason: event.reason });
+      logger.warn({ reason: event.reason, detail: event.detail }, 'OSRM failed; pickup times estimated');
+    },
+  });
+  return { routing: osrm as RoutingPort, close: () => osrm.close() };
+};
 
 /**
  * Wires one whole platform (every role) around an open database: the flows, the dispatcher
@@ -41,16 +63,25 @@ export const createPlatform = async ({
   cities,
 }: PlatformOptions) => {
   const supply = createSupplyIndex();
+  const metrics = createMetrics();
+  const routing = createRouting(config, metrics, logger);
   const deps: FlowDeps = {
     uow: createUnitOfWork(database),
     supply,
     clock: clock ?? systemClock,
     cities: cities ?? servedCities,
+    routing: routing.routing,
     settings: config.dispatch,
   };
-  const dispatcher = createDispatcher(deps, logger);
+  const dispatcher = createDispatcher(deps, logger, {
+    offerSent: (mode) => metrics.offersSent.inc({ mode }),
+    batchSolved: (outcome) => {
+      metrics.batchRides.observe(outcome.rides);
+      metrics.batchSolveSeconds.observe(outcome.solveMs / 1000);
+    },
+  });
   const housekeeping = createHousekeeping(deps, logger);
-  const requestDriver = (ride: { id: string }) => dispatcher.rideNeedsDriver(ride.id);
+  const requestDriver = (ride: Ride) => dispatcher.rideNeedsDriver(ride);
   const hooks = {
     onRideRequested: requestDriver,
     onDriverFreed: dispatcher.freeDriver,
@@ -69,7 +100,7 @@ export const createPlatform = async ({
     {
       flows,
       tokens: createTokenService(config.auth),
-      metrics: createMetrics(),
+      metrics,
       isReady: () => ready,
       devTokens: config.auth.mode === 'dev',
     },
@@ -92,6 +123,7 @@ export const createPlatform = async ({
       housekeeping.stop();
       await dispatcher.stop();
       await app.close();
+      await routing.close();
     },
   };
 };

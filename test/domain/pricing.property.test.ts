@@ -2,13 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cities, cityAt } from '../../src/domain/city.js';
 import { distanceMeters, type LatLng } from '../../src/domain/geo.js';
-import {
-  estimateTrip,
-  priceTrip,
-  type Tariff,
-  type TripEstimate,
-  type TripModel,
-} from '../../src/domain/pricing.js';
+import { estimateTrip, priceTrip, type Tariff, type TripEstimate } from '../../src/domain/pricing.js';
+import { type RoadModel, roadSpeedKmh } from '../../src/domain/routing.js';
 
 const tariff: fc.Arbitrary<Tariff> = fc.record({
   currency: fc.constantFrom('EUR', 'GBP', 'USD'),
@@ -22,9 +17,17 @@ const seconds = fc.integer({ min: 0, max: 4 * 3600 });
 const trip: fc.Arbitrary<TripEstimate> = fc.record({ distanceMeters: meters, durationSeconds: seconds });
 /** Surge is 1.0 while supply covers demand and capped at 3.0 (DESIGN.md). */
 const surge = fc.double({ min: 1, max: 3, noNaN: true });
-const tripModel: fc.Arbitrary<TripModel> = fc.record({
+const hourlySpeeds = fc.array(fc.double({ min: 5, max: 120, noNaN: true }), { minLength: 24, maxLength: 24 });
+const roadModel: fc.Arbitrary<RoadModel> = fc.record({
   detourFactor: fc.double({ min: 1, max: 2, noNaN: true }),
-  averageSpeedKmh: fc.double({ min: 5, max: 120, noNaN: true }),
+  timeZone: fc.constantFrom('Europe/Paris', 'Europe/London', 'UTC', 'America/New_York', 'Asia/Kathmandu'),
+  speedKmh: fc.record({ weekday: hourlySpeeds, weekend: hourlySpeeds }),
+});
+/** Any instant from 1971 to 2099. */
+const instant = fc.date({
+  min: new Date('1971-01-01T00:00:00Z'),
+  max: new Date('2099-12-31T23:59:59Z'),
+  noInvalidDate: true,
 });
 const point: fc.Arbitrary<LatLng> = fc.record({
   lat: fc.double({ min: -85, max: 85, noNaN: true }),
@@ -129,25 +132,45 @@ describe('fare pricing', () => {
 describe('trip estimates', () => {
   it('When any two points are estimated with a detour factor of at least 1, then the trip is never shorter than the great-circle distance', () => {
     fc.assert(
-      fc.property(point, point, tripModel, (from, to, model) => {
+      fc.property(point, point, roadModel, instant, (from, to, model, at) => {
         const straight = distanceMeters(from, to);
         // Whole metres: rounding may only drop the fraction of the straight-line distance.
-        expect(estimateTrip(from, to, model).distanceMeters).toBeGreaterThanOrEqual(Math.floor(straight));
+        expect(estimateTrip(from, to, model, at).distanceMeters).toBeGreaterThanOrEqual(Math.floor(straight));
       }),
     );
   });
 
-  it("When a trip inside a served city is estimated with that city's model, then it is longer than the great-circle distance and its duration matches the average speed", () => {
+  it("When a trip inside a served city is estimated with that city's model, then it is longer than the great-circle distance and its duration matches the road speed at its start time", () => {
     for (const city of cities) {
       const centre = city.id === 'paris' ? paris : london;
       fc.assert(
-        fc.property(near(centre, 15), near(centre, 15), (from, to) => {
+        fc.property(near(centre, 15), near(centre, 15), instant, (from, to, at) => {
           const straight = distanceMeters(from, to);
           fc.pre(straight > 100);
-          const estimate = estimateTrip(from, to, city.trip);
+          const estimate = estimateTrip(from, to, city.road, at);
           expect(estimate.distanceMeters).toBeGreaterThan(straight);
-          const expectedSeconds = estimate.distanceMeters / ((city.trip.averageSpeedKmh * 1000) / 3600);
+          const expectedSeconds = estimate.distanceMeters / (roadSpeedKmh(city.road, at) / 3.6);
           expect(Math.abs(estimate.durationSeconds - expectedSeconds)).toBeLessThanOrEqual(1);
+        }),
+      );
+    }
+  });
+
+  it('When the same trip is estimated in the evening rush and in the middle of the night, then the rush-hour trip takes longer and costs at least as much', () => {
+    const rush = new Date('2024-06-13T16:30:00Z'); // a Thursday, 18:30 in Paris, 17:30 in London
+    const night = new Date('2024-06-13T01:30:00Z');
+    for (const city of cities) {
+      const centre = city.id === 'paris' ? paris : london;
+      fc.assert(
+        fc.property(near(centre, 10), near(centre, 10), (from, to) => {
+          fc.pre(distanceMeters(from, to) > 1000);
+          const slow = estimateTrip(from, to, city.road, rush);
+          const fast = estimateTrip(from, to, city.road, night);
+          expect(slow.distanceMeters).toBe(fast.distanceMeters);
+          expect(slow.durationSeconds).toBeGreaterThan(fast.durationSeconds);
+          expect(priceTrip(city.tariff, slow).amount).toBeGreaterThanOrEqual(
+            priceTrip(city.tariff, fast).amount,
+          );
         }),
       );
     }
@@ -155,8 +178,8 @@ describe('trip estimates', () => {
 
   it('When the two ends of a trip are the same point, then the trip is zero metres and zero seconds', () => {
     fc.assert(
-      fc.property(point, tripModel, (here, model) => {
-        expect(estimateTrip(here, here, model)).toEqual({ distanceMeters: 0, durationSeconds: 0 });
+      fc.property(point, roadModel, instant, (here, model, at) => {
+        expect(estimateTrip(here, here, model, at)).toEqual({ distanceMeters: 0, durationSeconds: 0 });
       }),
     );
   });
@@ -165,8 +188,8 @@ describe('trip estimates', () => {
     for (const city of cities) {
       const centre = city.id === 'paris' ? paris : london;
       fc.assert(
-        fc.property(near(centre, 20), near(centre, 20), surge, (from, to, multiplier) => {
-          const fare = priceTrip(city.tariff, estimateTrip(from, to, city.trip), multiplier);
+        fc.property(near(centre, 20), near(centre, 20), instant, surge, (from, to, at, multiplier) => {
+          const fare = priceTrip(city.tariff, estimateTrip(from, to, city.road, at), multiplier);
           expect(fare.amount).toBeGreaterThanOrEqual(city.tariff.minimumMinor);
           expect(Number.isInteger(fare.amount)).toBe(true);
         }),

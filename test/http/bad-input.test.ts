@@ -584,6 +584,17 @@ add('POST /v1/drivers/me/location', [
       )(t, f),
   },
   {
+    when: '"at" is an hour old, older than a position stays fresh',
+    status: 400,
+    code: 'REQUEST.INVALID',
+    send: (t, f) =>
+      post(
+        () => '/v1/drivers/me/location',
+        () => f.offered.driver.token,
+        { ...p, at: at(-3_600_000) },
+      )(t, f),
+  },
+  {
     when: 'the driver never went online',
     status: 409,
     code: 'DRIVER.OFFLINE',
