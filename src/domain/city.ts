@@ -10,6 +10,11 @@ export interface City {
   tariff: Tariff;
   /** Detour factor and time-of-day speeds, for trip estimates and pickup ETAs. */
   road: RoadModel;
+  /**
+   * How this city's surge departs from the default policy (dispatch/surge.ts documents each
+   * setting: cap, threshold, minDemand, sensitivity, halfLifeMs, resolution…).
+   */
+  surge?: Readonly<Record<string, number>>;
 }
 
 /*
@@ -63,6 +68,8 @@ export const cities: readonly City[] = [
     area: { south: 51.28, west: -0.51, north: 51.7, east: 0.33 },
     tariff: { currency: 'GBP', baseMinor: 250, perKmMinor: 125, perMinuteMinor: 30, minimumMinor: 700 },
     road: londonRoad,
+    // A lower ceiling than the default 3.0, as a city regulator may demand.
+    surge: { cap: 2.5 },
   },
 ];
 

@@ -18,7 +18,7 @@ export interface BookingResult extends StoredResponse {
 }
 
 export const createBookingFlows = (
-  { uow, clock, settings }: FlowDeps,
+  { uow, clock, surge, settings }: FlowDeps,
   onRideRequested: (ride: Ride) => void,
 ) => {
   const createRide = async (stores: Stores, command: BookingCommand, now: Date): Promise<Ride> => {
@@ -112,7 +112,11 @@ export const createBookingFlows = (
           ride: isDomainError(outcome) ? undefined : outcome,
         };
       });
-      if (ride) onRideRequested(ride);
+      if (ride) {
+        // Demand for surge pricing: bookings, not quotes, so a rider comparing prices counts once.
+        surge.recordRequest(ride.city, ride.pickup, now.getTime());
+        onRideRequested(ride);
+      }
       return result;
     },
   };

@@ -73,6 +73,11 @@ export const createDispatcher = (deps: FlowDeps, logger: Logger, observer: Dispa
   const waiting = new Map<string, Ride>();
   /** Rides being decided, offered or waiting: the sweep leaves them alone. */
   const inHand = new Set<string>();
+  /**
+   * Pickups of rides being offered at once whose driver is not reserved yet: each will take a
+   * free driver near it, so the drivers they are about to take do not count as free.
+   */
+  const deciding = new Map<string, LatLng>();
   const cityById = new Map<string, City>(cities.map((city) => [city.id, city]));
   let batchTimer: NodeJS.Timeout | undefined;
   let batches: Promise<void> = Promise.resolve();
@@ -162,7 +167,10 @@ export const createDispatcher = (deps: FlowDeps, logger: Logger, observer: Dispa
   };
 
   const offerNow = async (ride: Ride, now: Date): Promise<void> => {
-    for (const candidate of await candidatesFor(ride, IMMEDIATE_CANDIDATES, now)) {
+    const candidates = await candidatesFor(ride, IMMEDIATE_CANDIDATES, now);
+    // From here the driver it takes is reserved, and no longer counts as free.
+    deciding.delete(ride.id);
+    for (const candidate of candidates) {
       const placed = await reserveAndPlace(ride.id, candidate.driverId, now);
       if (placed === 'placed') observer.offerSent('immediate');
       if (placed !== 'refused') return;
@@ -179,14 +187,17 @@ export const createDispatcher = (deps: FlowDeps, logger: Logger, observer: Dispa
   const isShortage = (ride: Ride, nowMs: number): boolean => {
     if (settings.batchWindowMs === 0) return false;
     if (hasWaitingNear(ride.pickup)) return true;
-    const asking = recent.countNear(ride.pickup, settings.matchRadiusMeters, nowMs);
+    const radius = settings.matchRadiusMeters;
+    const asking = recent.countNear(ride.pickup, radius, nowMs);
+    let claimed = 0;
+    for (const pickup of deciding.values()) if (distanceMeters(ride.pickup, pickup) <= radius) claimed++;
     const free = supply.countAvailable({
       point: ride.pickup,
-      radiusMeters: settings.matchRadiusMeters,
+      radiusMeters: radius,
       nowMs,
       staleAfterMs: settings.driverStaleAfterMs,
     });
-    return asking > free;
+    return asking > free - claimed;
   };
 
   const runPlacements = async (jobs: Array<() => Promise<unknown>>) => {
@@ -264,8 +275,10 @@ export const createDispatcher = (deps: FlowDeps, logger: Logger, observer: Dispa
         scheduleBatch();
         return;
       }
+      deciding.set(ride.id, ride.pickup);
       await offerNow(ride, now);
     } finally {
+      deciding.delete(rideId);
       if (!queued) inHand.delete(rideId);
     }
   };

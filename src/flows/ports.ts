@@ -1,4 +1,5 @@
 import type { SupplyIndex } from '../dispatch/supply-index.js';
+import type { SurgeModel } from '../dispatch/surge.js';
 import type { City } from '../domain/city.js';
 import type { LatLng } from '../domain/geo.js';
 import type { Money } from '../domain/pricing.js';
@@ -142,5 +143,6 @@ export interface FlowDeps {
   clock: Clock;
   cities: readonly City[];
   routing: RoutingPort;
+  surge: SurgeModel;
   settings: DispatchSettings;
 }

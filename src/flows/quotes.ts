@@ -4,10 +4,12 @@ import { DomainError } from '../domain/errors.js';
 import { isInside, type LatLng } from '../domain/geo.js';
 import { estimateTrip, priceTrip } from '../domain/pricing.js';
 import type { FlowDeps, Quote } from './ports.js';
+import { supplyAround } from './surge-supply.js';
 
-export const createQuoteFlows = ({ uow, supply, clock, cities, routing, settings }: FlowDeps) => ({
+export const createQuoteFlows = (deps: FlowDeps) => ({
   /** Prices a trip upfront and keeps the quote, bound to this rider, for a short while. */
   async requestQuote(riderId: string, pickup: LatLng, dropoff: LatLng): Promise<Quote> {
+    const { uow, supply, clock, cities, routing, surge, settings } = deps;
     const city = cityAt(pickup, cities);
     if (!city)
       throw new DomainError('QUOTE.OUTSIDE_SERVICE_AREA', 'The pickup is outside every served city.');
@@ -19,7 +21,7 @@ export const createQuoteFlows = ({ uow, supply, clock, cities, routing, settings
     }
     const now = clock.now();
     const trip = estimateTrip(pickup, dropoff, city.road, now);
-    const surge = 1;
+    const multiplier = surge.multiplier(city.id, pickup, now.getTime(), supplyAround(deps, now));
     const [nearest] = supply.nearestAvailable({
       point: pickup,
       radiusMeters: settings.matchRadiusMeters,
@@ -48,8 +50,8 @@ export const createQuoteFlows = ({ uow, supply, clock, cities, routing, settings
       pickup,
       dropoff,
       ...trip,
-      fare: priceTrip(city.tariff, trip, surge),
-      surge,
+      fare: priceTrip(city.tariff, trip, multiplier),
+      surge: multiplier,
       pickupEtaSeconds: await pickupEta(nearest?.driverId),
       createdAt: now,
       expiresAt: new Date(now.getTime() + settings.quoteTtlMs),

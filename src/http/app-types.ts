@@ -12,6 +12,7 @@ import type { createDriverFlows } from '../flows/drivers.js';
 import type { createOfferFlows } from '../flows/offers.js';
 import type { createQuoteFlows } from '../flows/quotes.js';
 import type { createRideLifecycleFlows } from '../flows/ride-lifecycle.js';
+import type { createZoneFlows } from '../flows/zones.js';
 import type { Metrics } from '../ops/metrics.js';
 
 export type App = FastifyInstance<
@@ -28,6 +29,7 @@ export interface Flows {
   rides: ReturnType<typeof createRideLifecycleFlows>;
   drivers: ReturnType<typeof createDriverFlows>;
   offers: ReturnType<typeof createOfferFlows>;
+  zones: ReturnType<typeof createZoneFlows>;
 }
 
 export interface AppDeps {

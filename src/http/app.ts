@@ -10,6 +10,7 @@ import { registerInfrastructureRoutes } from './routes/infrastructure.js';
 import { registerOfferRoutes } from './routes/offers.js';
 import { registerQuoteRoutes } from './routes/quotes.js';
 import { registerRideRoutes } from './routes/rides.js';
+import { registerZoneRoutes } from './routes/zones.js';
 
 export type { App, AppDeps } from './app-types.js';
 
@@ -77,6 +78,7 @@ export const buildApp = async (deps: AppDeps, logger?: FastifyBaseLogger): Promi
   registerRideRoutes(app, deps);
   registerDriverRoutes(app, deps);
   registerOfferRoutes(app, deps);
+  registerZoneRoutes(app, deps);
   await app.ready();
   return app;
 };

@@ -148,3 +148,26 @@ export const OfferDeclined = Type.Object({ id: Id, rideId: Id, status: Type.Lite
 export const Health = Type.Object({ status: Type.String() });
 
 export const NoContent = Type.Null({ description: 'Accepted; no body' });
+
+// A query string is text: numbers are matched as decimals here, then range-checked by the route.
+const Decimal = (description: string) =>
+  Type.String({ pattern: '^-?[0-9]{1,3}(\\.[0-9]{1,15})?$', description });
+export const ZonesQuery = Type.Object(
+  {
+    lat: Decimal('Latitude, WGS84 degrees, -90 to 90 (a decimal such as 48.8566)'),
+    lng: Decimal('Longitude, WGS84 degrees, -180 to 180 (a decimal such as 2.3522)'),
+  },
+  { additionalProperties: false },
+);
+export const Zone = Type.Object({
+  cell: Type.String({ description: 'H3 cell index (resolution of the city surge policy, 8 by default)' }),
+  ring: Type.Integer({ minimum: 0, description: '0 for the cell of the point, 1 for its neighbours' }),
+  centre: LatLng,
+  demand: Type.Integer({
+    minimum: 0,
+    description: 'Rides requested in the surge window (5 min) in the cell and its neighbours',
+  }),
+  supply: Type.Integer({ minimum: 0, description: 'Available, fresh drivers around the cell' }),
+  surge: Type.Number({ minimum: 1, description: 'What a quote picked up in this cell gets now' }),
+});
+export const ZonesResponse = Type.Array(Zone);

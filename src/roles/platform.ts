@@ -5,6 +5,7 @@ import { createUnitOfWork } from '../adapters/postgres/unit-of-work.js';
 import { createOsrmRouting } from '../adapters/routing/osrm.js';
 import type { Config } from '../config.js';
 import { createSupplyIndex } from '../dispatch/supply-index.js';
+import { createSurgeModel } from '../dispatch/surge.js';
 import { type City, cities as servedCities } from '../domain/city.js';
 import type { Ride } from '../domain/ride.js';
 import { createEstimatedRouting, type RoutingPort } from '../domain/routing.js';
@@ -16,6 +17,7 @@ import { createOfferFlows } from '../flows/offers.js';
 import type { Clock, FlowDeps } from '../flows/ports.js';
 import { createQuoteFlows } from '../flows/quotes.js';
 import { createRideLifecycleFlows } from '../flows/ride-lifecycle.js';
+import { createZoneFlows } from '../flows/zones.js';
 import { buildApp } from '../http/app.js';
 import { createMetrics, type Metrics } from '../ops/metrics.js';
 
@@ -64,13 +66,19 @@ export const createPlatform = async ({
 }: PlatformOptions) => {
   const supply = createSupplyIndex();
   const metrics = createMetrics();
+  const served = cities ?? servedCities;
+  // A bad per-city policy stops start-up here, naming the city and the setting.
+  const surge = createSurgeModel({
+    policies: Object.fromEntries(served.map((city) => [city.id, city.surge ?? {}])),
+  });
   const routing = createRouting(config, metrics, logger);
   const deps: FlowDeps = {
     uow: createUnitOfWork(database),
     supply,
     clock: clock ?? systemClock,
-    cities: cities ?? servedCities,
+    cities: served,
     routing: routing.routing,
+    surge,
     settings: config.dispatch,
   };
   const dispatcher = createDispatcher(deps, logger, {
@@ -93,6 +101,7 @@ export const createPlatform = async ({
     rides: createRideLifecycleFlows(deps, hooks),
     drivers: createDriverFlows(deps, hooks),
     offers: createOfferFlows(deps, hooks),
+    zones: createZoneFlows(deps),
   };
 
   let ready = false;

@@ -682,6 +682,51 @@ add(
   ]),
 );
 
+const zones =
+  (query: string, token: (f: Fixtures) => string | undefined = (f) => f.ops.token): Send =>
+  (t, f) =>
+    t.request('GET', `/v1/zones${query}`, { token: token(f) });
+add('GET /v1/zones', [
+  {
+    when: 'there is no token',
+    status: 401,
+    code: 'AUTH.MISSING_TOKEN',
+    send: zones('?lat=48.88&lng=2.35', () => undefined),
+  },
+  {
+    when: 'a rider asks',
+    status: 403,
+    code: 'AUTH.FORBIDDEN_ROLE',
+    send: zones('?lat=48.88&lng=2.35', (f) => f.booker.rider.token),
+  },
+  { when: 'lat and lng are missing', status: 400, code: 'REQUEST.INVALID', send: zones('') },
+  { when: 'lng is missing', status: 400, code: 'REQUEST.INVALID', send: zones('?lat=48.88') },
+  { when: 'lat is not a number', status: 400, code: 'REQUEST.INVALID', send: zones('?lat=north&lng=2.35') },
+  { when: 'lat is NaN', status: 400, code: 'REQUEST.INVALID', send: zones('?lat=NaN&lng=2.35') },
+  { when: 'lat is Infinity', status: 400, code: 'REQUEST.INVALID', send: zones('?lat=Infinity&lng=2.35') },
+  {
+    when: 'lat is in exponent form',
+    status: 400,
+    code: 'REQUEST.INVALID',
+    send: zones('?lat=4.888e1&lng=2.35'),
+  },
+  { when: 'lat is 90.5', status: 400, code: 'REQUEST.INVALID', send: zones('?lat=90.5&lng=2.35') },
+  { when: 'lng is -180.01', status: 400, code: 'REQUEST.INVALID', send: zones('?lat=48.88&lng=-180.01') },
+  { when: 'lat is empty', status: 400, code: 'REQUEST.INVALID', send: zones('?lat=&lng=2.35') },
+  {
+    when: 'there is an unknown parameter',
+    status: 400,
+    code: 'REQUEST.INVALID',
+    send: zones('?lat=48.88&lng=2.35&radius=5'),
+  },
+  {
+    when: 'the point is outside every served city',
+    status: 422,
+    code: 'ZONE.OUTSIDE_SERVICE_AREA',
+    send: zones(`?lat=${places.newYork.lat}&lng=${places.newYork.lng}`),
+  },
+]);
+
 describeEachBackend('bad input on every route is refused and changes nothing', (backend) => {
   let t: TestPlatform;
   let f: Fixtures;

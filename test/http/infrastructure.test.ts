@@ -38,6 +38,7 @@ describe('infrastructure routes', () => {
         'GET /v1/drivers/me/offers',
         'POST /v1/offers/{id}/accept',
         'POST /v1/offers/{id}/decline',
+        'GET /v1/zones',
       ].sort(),
     );
     const booking = body.paths['/v1/rides'].post;
