@@ -1,4 +1,4 @@
-// npm run bench: HTTP throughput and start-up of peakride against a bare Fastify server,
+// npm run bench:http (and npm run bench, which runs every benchmark): HTTP throughput and start-up of peakride against a bare Fastify server,
 // each measured in the same run and reported as ratios (median of several runs).
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -160,14 +160,14 @@ const writeReport = async (rows, loadAtStart) => {
         `| ${row.what.replace(/^POST \/v1\/quotes, /, 'peakride serve, ')} | ${ratio(row.start, row.anchorStart)} | ${Math.round(row.start)} |`,
     )
     .join('\n');
-  const http = `Measured by \`npm run bench\` (\`bench/http.mjs\`) on ${when}: one server process and the load
+  const http = `Measured by \`npm run bench:http\` (\`bench/http.mjs\`; \`npm run bench\` runs every benchmark) on ${when}: one server process and the load
 generator (autocannon, 32 connections, ${DURATION} s per run) on the same 2-core machine (1-minute load
 average ${loadAtStart} at the start); median of ${RUNS} runs.
 The anchor is a bare Fastify server answering a JSON POST with no work, measured in the same run. Location
 updates come from ${DRIVERS} online drivers in turn; each quote is priced and stored.
 
 \`\`\`sh
-npm run build && DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench
+npm run build && DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:http
 \`\`\`
 
 | route | req/s vs anchor | req/s | p99 vs anchor | p99 ms | non-2xx + errors |
