@@ -25,6 +25,8 @@ export interface Config {
   databaseUrl?: string;
   dataDir: string;
   redisUrl?: string;
+  /** Prepended to every Redis key and channel, so deployments (and test runs) sharing a Redis never meet. */
+  redisPrefix: string;
   auth: AuthConfig;
   logLevel: LogLevel;
   dispatch: {
@@ -47,6 +49,7 @@ export const configVariables = [
   'DATABASE_URL',
   'PEAKRIDE_DATA_DIR',
   'REDIS_URL',
+  'PEAKRIDE_REDIS_PREFIX',
   'AUTH_MODE',
   'JWT_SECRET',
   'JWT_JWKS_URL',
@@ -142,6 +145,14 @@ const authConfig = (env: Env): AuthConfig => {
   };
 };
 
+const redisPrefix = (env: Env): string => {
+  const prefix = read(env, 'PEAKRIDE_REDIS_PREFIX') ?? 'peakride:';
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix)) {
+    throw new ConfigError('PEAKRIDE_REDIS_PREFIX', 'must be 1-64 characters of A-Z a-z 0-9 _ . : -');
+  }
+  return prefix;
+};
+
 export const loadConfig = (env: Env = process.env): Config => {
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
@@ -154,6 +165,7 @@ export const loadConfig = (env: Env = process.env): Config => {
     ...(databaseUrl ? { databaseUrl } : {}),
     dataDir: read(env, 'PEAKRIDE_DATA_DIR') ?? './.peakride',
     ...(redisUrl ? { redisUrl } : {}),
+    redisPrefix: redisPrefix(env),
     auth: authConfig(env),
     logLevel: oneOf(env, 'LOG_LEVEL', logLevels, 'info'),
     dispatch: {
