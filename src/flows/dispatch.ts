@@ -6,7 +6,6 @@ import type { City } from '../domain/city.js';
 import { distanceMeters, type LatLng } from '../domain/geo.js';
 import type { Ride } from '../domain/ride.js';
 import type { FlowDeps, Offer } from './ports.js';
-import { commitRideChange, systemActor } from './ride-change.js';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -66,7 +65,23 @@ export interface BatchOutcome {
  * every sweep, so they hold across restarts; a ride left without an offer is reconsidered by the
  * next sweep.
  */
-export const createDispatcher = (deps: FlowDeps, logger: Logger, observer: DispatchObserver = unobserved) => {
+/** Which cities this dispatcher may match now (leases, when several dispatchers share the work). */
+export interface Partitions {
+  owns(city: string): boolean;
+  owned(): string[];
+}
+
+export const everyCity = (cities: readonly { id: string }[]): Partitions => ({
+  owns: () => true,
+  owned: () => cities.map((city) => city.id),
+});
+
+export const createDispatcher = (
+  deps: FlowDeps,
+  logger: Logger,
+  observer: DispatchObserver = unobserved,
+  partitions: Partitions = everyCity(deps.cities),
+) => {
   const { uow, supply, clock, cities, routing, settings } = deps;
   const recent = createRecentRequests(settings.batchWindowMs);
   /** Rides collected for the next batch. */
@@ -232,6 +247,8 @@ export const createDispatcher = (deps: FlowDeps, logger: Logger, observer: Dispa
         const driverId = graph.driverIds[d]!;
         return [
           async () => {
+            // The lease may have moved on during the window: another dispatcher has the city now.
+            if (!partitions.owns(ride.city)) return;
             if ((await reserveAndPlace(ride.id, driverId, now)) !== 'placed') return;
             offered++;
             observer.offerSent('batch');
@@ -267,6 +284,7 @@ export const createDispatcher = (deps: FlowDeps, logger: Logger, observer: Dispa
       const ride = known ?? (await uow.stores.rides.get(rideId));
       const now = clock.now();
       if (ride?.status !== 'searching' || ride.searchDeadline <= now) return;
+      if (!partitions.owns(ride.city)) return;
       if (await uow.stores.offers.pendingForRide(rideId)) return;
       recent.record(ride.id, ride.pickup, now.getTime());
       if (isShortage(ride, now.getTime())) {
@@ -283,40 +301,11 @@ export const createDispatcher = (deps: FlowDeps, logger: Logger, observer: Dispa
     }
   };
 
-  const lapseOffer = async (offer: Offer) => {
-    const now = clock.now();
-    const lapsed = await uow.transact(async (stores) => {
-      await stores.rides.getForUpdate(offer.rideId);
-      return stores.offers.answer(offer.id, 'expired', now);
-    });
-    if (lapsed) freeDriver(offer.driverId);
-  };
-
-  const expireRide = async (rideId: string) => {
-    const now = clock.now();
-    const withdrawn = await uow.transact(async (stores) => {
-      const ride = await stores.rides.getForUpdate(rideId);
-      if (ride?.status !== 'searching' || ride.searchDeadline > now) return undefined;
-      const offer = await stores.offers.pendingForRide(rideId);
-      if (offer) await stores.offers.answer(offer.id, 'withdrawn', now);
-      await commitRideChange(
-        stores,
-        ride,
-        { ...ride, status: 'expired' },
-        { type: 'ride.expired', actor: systemActor, reason: 'no_driver_within_search_window' },
-        now,
-      );
-      return offer;
-    });
-    if (withdrawn) freeDriver(withdrawn.driverId);
-  };
-
+  /** Catches every ride the events missed: the rides table is the durable queue. */
   const sweep = async () => {
-    const now = clock.now();
-    for (const offer of await uow.stores.offers.pendingPastExpiry(now, SWEEP_BATCH)) await lapseOffer(offer);
-    for (const rideId of await uow.stores.rides.searchingPastDeadline(now, SWEEP_BATCH))
-      await expireRide(rideId);
-    for (const rideId of await uow.stores.rides.searchingWithoutLiveOffer(SWEEP_BATCH)) {
+    const cities = partitions.owned();
+    if (cities.length === 0) return;
+    for (const rideId of await uow.stores.rides.searchingWithoutLiveOffer(SWEEP_BATCH, cities)) {
       await considerRide(rideId);
     }
   };

@@ -90,7 +90,8 @@ export interface Stores {
     update(ride: Ride, expectedStatus: RideStatus): Promise<boolean>;
     activeForDriver(driverId: string): Promise<Ride | undefined>;
     searchingPastDeadline(now: Date, limit: number): Promise<string[]>;
-    searchingWithoutLiveOffer(limit: number): Promise<string[]>;
+    /** Oldest first; only rides in these cities when given (a dispatcher's leased partitions). */
+    searchingWithoutLiveOffer(limit: number, cities?: readonly string[]): Promise<string[]>;
   };
   offers: {
     /** False when the driver or the ride already has a live offer. */
@@ -108,6 +109,19 @@ export interface Stores {
     append(event: RideEvent): Promise<void>;
     /** The ride's history, oldest first. */
     list(rideId: string): Promise<RideEvent[]>;
+  };
+  leases: {
+    /** Records the holder as live; answers how many dispatchers are live, itself included. */
+    heartbeat(holder: string, ttlMs: number): Promise<number>;
+    /** Extends the holder's unexpired leases among `partitions`; answers those it still holds. */
+    renew(holder: string, partitions: readonly string[], ttlMs: number): Promise<string[]>;
+    /** Takes the partition when nobody holds a live lease on it; true when taken. */
+    claim(holder: string, partition: string, ttlMs: number): Promise<boolean>;
+    release(holder: string, partitions: readonly string[]): Promise<void>;
+    /** Gives up every lease and leaves the members at once (clean shutdown). */
+    leave(holder: string): Promise<void>;
+    /** Live leases, for operators and tests. */
+    holders(): Promise<Array<{ partition: string; holder: string }>>;
   };
   idempotency: {
     claim(riderId: string, key: string, requestHash: string, now: Date): Promise<IdempotencyClaim>;

@@ -17,6 +17,7 @@ import { createOfferFlows } from '../flows/offers.js';
 import type { Clock, FlowDeps } from '../flows/ports.js';
 import { createQuoteFlows } from '../flows/quotes.js';
 import { createRideLifecycleFlows } from '../flows/ride-lifecycle.js';
+import { createTimers } from '../flows/timers.js';
 import { createZoneFlows } from '../flows/zones.js';
 import { buildApp } from '../http/app.js';
 import { createMetrics, type Metrics } from '../ops/metrics.js';
@@ -88,6 +89,7 @@ export const createPlatform = async ({
       metrics.batchSolveSeconds.observe(outcome.solveMs / 1000);
     },
   });
+  const timers = createTimers(deps, logger);
   const housekeeping = createHousekeeping(deps, logger);
   const requestDriver = (ride: Ride) => dispatcher.rideNeedsDriver(ride);
   const hooks = {
@@ -123,6 +125,7 @@ export const createPlatform = async ({
     supply,
     start() {
       dispatcher.start(config.dispatch.sweepIntervalMs);
+      timers.start(config.dispatch.sweepIntervalMs);
       housekeeping.start();
       ready = true;
     },
@@ -131,6 +134,7 @@ export const createPlatform = async ({
       ready = false;
       housekeeping.stop();
       await dispatcher.stop();
+      await timers.stop();
       await app.close();
       await routing.close();
     },

@@ -2,6 +2,7 @@ import { DomainError } from '../../domain/errors.js';
 import type { Stores, UnitOfWork } from '../../flows/ports.js';
 import type { Database, Queryable } from './database.js';
 import { createIdempotencyRepository } from './idempotency.repository.js';
+import { createLeaseRepository } from './leases.repository.js';
 import { createOfferRepository } from './offers.repository.js';
 import { createDriverRepository, createRiderRepository } from './parties.repository.js';
 import { createQuoteRepository } from './quotes.repository.js';
@@ -16,6 +17,7 @@ const storesOn = (db: Queryable): Stores => ({
   offers: createOfferRepository(db),
   events: createRideEventRepository(db),
   idempotency: createIdempotencyRepository(db),
+  leases: createLeaseRepository(db),
 });
 
 /**
