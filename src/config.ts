@@ -37,9 +37,17 @@ export interface Config {
     driverStaleAfterMs: number;
     sweepIntervalMs: number;
     batchWindowMs: number;
+    /** A dispatcher's lease on a city lives this long unless renewed (fail-over time). */
+    leaseTtlMs: number;
   };
   /** An OSRM server for pickup ETAs; unset, ETAs are estimated from each city's road model. */
   osrmUrl?: string;
+  realtime: {
+    /** WebSocket ping interval; a connection silent for two of them is dropped. */
+    heartbeatMs: number;
+    /** How often the outbox relay looks for messages once the outbox is empty. */
+    outboxPollMs: number;
+  };
 }
 
 /** One row per variable: the README's configuration table is checked against this list. */
@@ -63,7 +71,10 @@ export const configVariables = [
   'PEAKRIDE_DRIVER_STALE_SECONDS',
   'PEAKRIDE_SWEEP_INTERVAL_MS',
   'PEAKRIDE_BATCH_WINDOW_MS',
+  'PEAKRIDE_DISPATCH_LEASE_SECONDS',
   'OSRM_URL',
+  'PEAKRIDE_WS_HEARTBEAT_SECONDS',
+  'PEAKRIDE_OUTBOX_POLL_MS',
 ] as const;
 
 // Dev tokens must survive a restart of the embedded mode; anyone can mint them anyway.
@@ -180,7 +191,12 @@ export const loadConfig = (env: Env = process.env): Config => {
         integer: true,
       }),
       batchWindowMs: number(env, 'PEAKRIDE_BATCH_WINDOW_MS', 1500, { min: 0, max: 30_000, integer: true }),
+      leaseTtlMs: seconds('PEAKRIDE_DISPATCH_LEASE_SECONDS', 6, 300),
     },
     ...(osrmUrl ? { osrmUrl } : {}),
+    realtime: {
+      heartbeatMs: seconds('PEAKRIDE_WS_HEARTBEAT_SECONDS', 15, 600),
+      outboxPollMs: number(env, 'PEAKRIDE_OUTBOX_POLL_MS', 50, { min: 5, max: 10_000, integer: true }),
+    },
   };
 };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DomainError, isDomainError } from '../domain/errors.js';
 import type { Ride } from '../domain/ride.js';
 import type { FlowDeps, StoredResponse, Stores } from './ports.js';
+import { appendRideEvent } from './ride-change.js';
 
 export interface BookingCommand {
   riderId: string;
@@ -60,7 +61,7 @@ export const createBookingFlows = (
       );
     }
     await stores.quotes.markUsed(quote.id, now);
-    await stores.events.append({
+    await appendRideEvent(stores, ride, {
       rideId: ride.id,
       seq: ride.version,
       type: 'ride.requested',

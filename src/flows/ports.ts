@@ -1,4 +1,11 @@
-import type { SupplyIndex } from '../dispatch/supply-index.js';
+import type {
+  AreaQuery,
+  Candidate,
+  DriverPosition,
+  DriverSnapshot,
+  NearestQuery,
+  SupplyState,
+} from '../dispatch/supply-index.js';
 import type { SurgeModel } from '../dispatch/surge.js';
 import type { City } from '../domain/city.js';
 import type { LatLng } from '../domain/geo.js';
@@ -74,6 +81,11 @@ export interface Stores {
       position: LatLng | null,
       now: Date,
     ): Promise<void>;
+    /**
+     * What each of these drivers is doing, per the database, for those online: on a ride,
+     * holding an offer, or available. Offline drivers are left out.
+     */
+    onlineStates(driverIds: readonly string[]): Promise<Map<string, SupplyState>>;
   };
   quotes: {
     /** Also records the rider on first contact. */
@@ -128,6 +140,76 @@ export interface Stores {
     complete(riderId: string, key: string, response: StoredResponse): Promise<void>;
     deleteCreatedBefore(cutoff: Date): Promise<number>;
   };
+  /** Announcements to publish, written in the transaction of the change they announce. */
+  outbox: {
+    add(message: OutboxMessage): Promise<void>;
+    /**
+     * Removes and returns up to `limit` of the oldest messages, oldest first, skipping those
+     * another relay holds. Inside a transaction, a rollback puts them back.
+     */
+    claim(limit: number): Promise<OutboxMessage[]>;
+  };
+}
+
+/** A ride as JSON carries it: the same fields, dates as RFC 3339 strings. */
+export type RideSnapshot = Omit<Ride, 'searchDeadline' | 'createdAt' | 'updatedAt'> & {
+  searchDeadline: string;
+  createdAt: string;
+  updatedAt: string;
+};
+
+/** One entry of a ride's event log, as published: enough for a subscriber to act without a read. */
+export interface RideEventAnnouncement {
+  rideId: string;
+  seq: number;
+  /** Who may follow the ride after this change. */
+  riderId: string;
+  driverId: string | null;
+  event: {
+    type: string;
+    status: RideStatus;
+    actor: RideEvent['actor'];
+    reason: string | null;
+    at: string;
+  };
+  /** The ride after this change. */
+  ride: RideSnapshot;
+}
+
+/** An offer's new status, as published (written by the database for every status change). */
+export interface OfferAnnouncement {
+  offerId: string;
+  rideId: string;
+  driverId: string;
+  status: OfferStatus;
+  expiresAt: string;
+  pickup: LatLng;
+  dropoff: LatLng;
+  fare: Money;
+  /** The ride's version when the offer changed. */
+  seq: number;
+}
+
+/** Plain JSON both ways: what a relay reads from the outbox is what every subscriber receives. */
+export type OutboxMessage =
+  | { kind: 'ride.event'; payload: RideEventAnnouncement }
+  | { kind: 'offer'; payload: OfferAnnouncement };
+
+/**
+ * Fan-out of outbox messages to every process that serves live updates (or dispatches).
+ * Delivery is at least once and in publish order per publisher, but two relays may interleave:
+ * subscribers order ride events by `seq` and drop what they have seen.
+ */
+export interface EventBus {
+  /** Resolves once the messages are handed to the bus; rejects when they may not have been. */
+  publish(messages: readonly OutboxMessage[]): Promise<void>;
+  /**
+   * `onMessage` runs for each message, in order; it must not throw or block (start async work
+   * and return). `onResync` runs when the bus may have lost messages (a reconnection): the
+   * subscriber should re-read what it follows from the database.
+   */
+  subscribe(onMessage: (message: OutboxMessage) => void, onResync?: () => void): () => void;
+  close(): Promise<void>;
 }
 
 export interface UnitOfWork {
@@ -151,9 +233,32 @@ export interface DispatchSettings {
   batchWindowMs: number;
 }
 
+/**
+ * Where online drivers are and whether they can take a ride: what the flows use of the supply
+ * index. The in-memory index is one adapter (`createSupplyIndex()`); the Redis-fed replica
+ * (adapters/redis/supply.ts) is the other. Reads are synchronous and local in both; a write is
+ * visible to the next read of the process that made it.
+ */
+export interface SupplyPort {
+  /**
+   * Adds or refreshes a driver; a new driver starts available. An older report than the one held
+   * is ignored, state included. Throws, changing nothing, on a corrupt position.
+   */
+  upsert(driverId: string, position: DriverPosition, state?: SupplyState): void;
+  /** A no-op for a driver the index does not hold. */
+  setState(driverId: string, state: SupplyState): void;
+  remove(driverId: string): void;
+  has(driverId: string): boolean;
+  get(driverId: string): DriverSnapshot | undefined;
+  /** Available, fresh drivers within the radius, nearest first (ties by driver id). */
+  nearestAvailable(query: NearestQuery): Candidate[];
+  /** How many available, fresh drivers are within the radius. */
+  countAvailable(query: AreaQuery): number;
+}
+
 export interface FlowDeps {
   uow: UnitOfWork;
-  supply: SupplyIndex;
+  supply: SupplyPort;
   clock: Clock;
   cities: readonly City[];
   routing: RoutingPort;

@@ -1,6 +1,6 @@
 import { DomainError } from '../domain/errors.js';
 import type { Actor, Ride } from '../domain/ride.js';
-import type { Stores } from './ports.js';
+import type { RideEvent, RideEventAnnouncement, RideSnapshot, Stores } from './ports.js';
 
 export interface RideChange {
   type: string;
@@ -8,6 +8,38 @@ export interface RideChange {
   reason?: string | null;
   data?: Record<string, unknown>;
 }
+
+export const rideSnapshot = (ride: Ride): RideSnapshot => ({
+  ...ride,
+  searchDeadline: ride.searchDeadline.toISOString(),
+  createdAt: ride.createdAt.toISOString(),
+  updatedAt: ride.updatedAt.toISOString(),
+});
+
+const announcementOf = (ride: Ride, event: RideEvent): RideEventAnnouncement => ({
+  rideId: ride.id,
+  seq: event.seq,
+  riderId: ride.riderId,
+  driverId: ride.driverId,
+  event: {
+    type: event.type,
+    status: event.status,
+    actor: event.actor,
+    reason: event.reason,
+    at: event.at.toISOString(),
+  },
+  ride: rideSnapshot(ride),
+});
+
+/**
+ * Appends the entry to the ride's log and, in the same transaction, to the outbox: a committed
+ * change is always announced to live subscribers, a rolled-back one never. `ride` is the ride
+ * after the change.
+ */
+export const appendRideEvent = async (stores: Stores, ride: Ride, event: RideEvent): Promise<void> => {
+  await stores.events.append(event);
+  await stores.outbox.add({ kind: 'ride.event', payload: announcementOf(ride, event) });
+};
 
 /**
  * Writes a ride's new state, guarded by the state it was read in, and appends the matching
@@ -27,7 +59,7 @@ export const commitRideChange = async (
       `Ride ${before.id} changed state meanwhile; nothing was done.`,
     );
   }
-  await stores.events.append({
+  await appendRideEvent(stores, next, {
     rideId: next.id,
     seq: next.version,
     type: change.type,

@@ -14,6 +14,7 @@ import type { createQuoteFlows } from '../flows/quotes.js';
 import type { createRideLifecycleFlows } from '../flows/ride-lifecycle.js';
 import type { createZoneFlows } from '../flows/zones.js';
 import type { Metrics } from '../ops/metrics.js';
+import type { RealtimeGateway } from './realtime/gateway.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -39,4 +40,6 @@ export interface AppDeps {
   /** False while starting (migrations) or draining; /readyz and the v1 routes follow it. */
   isReady(): boolean;
   devTokens: boolean;
+  /** Serves GET /v1/realtime when given (a process role without live updates leaves it out). */
+  realtime?: RealtimeGateway;
 }

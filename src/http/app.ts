@@ -4,11 +4,13 @@ import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { DomainError } from '../domain/errors.js';
 import type { App, AppDeps } from './app-types.js';
 import { handleError, handleNotFound } from './problem.js';
+import { realtimeSchemas } from './realtime/protocol.js';
 import { registerDevTokenRoutes } from './routes/dev-tokens.js';
 import { registerDriverRoutes } from './routes/drivers.js';
 import { registerInfrastructureRoutes } from './routes/infrastructure.js';
 import { registerOfferRoutes } from './routes/offers.js';
 import { registerQuoteRoutes } from './routes/quotes.js';
+import { registerRealtimeRoutes } from './routes/realtime.js';
 import { registerRideRoutes } from './routes/rides.js';
 import { registerZoneRoutes } from './routes/zones.js';
 
@@ -68,7 +70,11 @@ export const buildApp = async (deps: AppDeps, logger?: FastifyBaseLogger): Promi
         description:
           'Ride-hailing booking and dispatch. Errors are RFC 9457 problem+json with a coded title.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        // The WebSocket messages of GET /v1/realtime, which no route schema can carry.
+        schemas: realtimeSchemas,
+      },
     },
   });
 
@@ -79,6 +85,7 @@ export const buildApp = async (deps: AppDeps, logger?: FastifyBaseLogger): Promi
   registerDriverRoutes(app, deps);
   registerOfferRoutes(app, deps);
   registerZoneRoutes(app, deps);
+  await registerRealtimeRoutes(app, deps);
   await app.ready();
   return app;
 };

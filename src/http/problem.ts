@@ -30,6 +30,8 @@ export const statusOf: Record<ErrorCode, number> = {
   'DRIVER.OFFLINE': 409,
   'DRIVER.ON_RIDE': 409,
   'DRIVER.HAS_ACTIVE_RIDE': 409,
+  // Sent on a WebSocket, never as an HTTP answer; 429 is the status it would have.
+  'REALTIME.TOO_MANY_SUBSCRIPTIONS': 429,
   'SERVICE.STARTING': 503,
   'SERVICE.UNAVAILABLE': 503,
   INTERNAL: 500,

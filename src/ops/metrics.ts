@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * One registry per process (tests build several apps in one process, so no global default).
@@ -45,8 +45,24 @@ export const createMetrics = () => {
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  /** Set by the dispatch role: which cities this process matches now (1) or not (0). */
+  let partitionsHeld: () => Record<string, boolean> = () => ({});
+  new Gauge({
+    name: 'peakride_dispatch_partitions_held',
+    help: 'Cities (dispatch partitions) this process holds the lease of: 1 held, 0 not',
+    labelNames: ['partition'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [partition, held] of Object.entries(partitionsHeld())) this.set({ partition }, held ? 1 : 0);
+    },
+  });
   return {
     registry,
+    /** Tells the partitions gauge where to read from. */
+    reportPartitions(read: () => Record<string, boolean>): void {
+      partitionsHeld = read;
+    },
     httpRequests,
     httpDuration,
     offersSent,

@@ -14,13 +14,14 @@ import { createDispatcher, type Logger } from '../flows/dispatch.js';
 import { createDriverFlows } from '../flows/drivers.js';
 import { createHousekeeping } from '../flows/housekeeping.js';
 import { createOfferFlows } from '../flows/offers.js';
-import type { Clock, FlowDeps } from '../flows/ports.js';
+import type { Clock, EventBus, FlowDeps } from '../flows/ports.js';
 import { createQuoteFlows } from '../flows/quotes.js';
 import { createRideLifecycleFlows } from '../flows/ride-lifecycle.js';
 import { createTimers } from '../flows/timers.js';
 import { createZoneFlows } from '../flows/zones.js';
 import { buildApp } from '../http/app.js';
 import { createMetrics, type Metrics } from '../ops/metrics.js';
+import { createLiveParts, createRelay, openEventBus } from './realtime.js';
 
 export interface PlatformOptions {
   config: Config;
@@ -30,6 +31,8 @@ export interface PlatformOptions {
   httpLogger?: FastifyBaseLogger;
   clock?: Clock;
   cities?: readonly City[];
+  /** Shared by the processes of a deployment; unset, one in memory, closed with the platform. */
+  bus?: EventBus;
 }
 
 const systemClock: Clock = { now: () => new Date() };
@@ -64,6 +67,7 @@ export const createPlatform = async ({
   httpLogger,
   clock,
   cities,
+  bus: sharedBus,
 }: PlatformOptions) => {
   const supply = createSupplyIndex();
   const metrics = createMetrics();
@@ -90,6 +94,10 @@ export const createPlatform = async ({
     },
   });
   const timers = createTimers(deps, logger);
+  // Live updates: the outbox relay publishes committed changes, the gateway serves WebSockets.
+  const bus = sharedBus ?? (await openEventBus(config, logger, 'memory'));
+  const live = createLiveParts({ config, database, bus, logger, clock: deps.clock });
+  const relay = createRelay({ config, database, bus, logger });
   const housekeeping = createHousekeeping(deps, logger);
   const requestDriver = (ride: Ride) => dispatcher.rideNeedsDriver(ride);
   const hooks = {
@@ -114,6 +122,7 @@ export const createPlatform = async ({
       metrics,
       isReady: () => ready,
       devTokens: config.auth.mode === 'dev',
+      realtime: live.gateway,
     },
     httpLogger,
   );
@@ -123,7 +132,10 @@ export const createPlatform = async ({
     dispatcher,
     housekeeping,
     supply,
+    relay,
+    realtime: live.gateway,
     start() {
+      relay.start();
       dispatcher.start(config.dispatch.sweepIntervalMs);
       timers.start(config.dispatch.sweepIntervalMs);
       housekeeping.start();
@@ -132,10 +144,15 @@ export const createPlatform = async ({
     /** Stops taking work, lets the current sweep finish, closes the HTTP app. */
     async stop() {
       ready = false;
+      live.gateway.drain();
       housekeeping.stop();
       await dispatcher.stop();
       await timers.stop();
       await app.close();
+      // Last, so the final changes of the dispatcher and timers are still announced.
+      await relay.stop();
+      live.close();
+      if (!sharedBus) await bus.close();
       await routing.close();
     },
   };

@@ -39,7 +39,12 @@ describe('infrastructure routes', () => {
         'POST /v1/offers/{id}/accept',
         'POST /v1/offers/{id}/decline',
         'GET /v1/zones',
+        'GET /v1/realtime',
       ].sort(),
+    );
+    // The WebSocket messages, which no route schema carries, are components.
+    expect(Object.keys(body.components.schemas)).toEqual(
+      expect.arrayContaining(['RealtimeClientMessage', 'RealtimeServerMessage']),
     );
     const booking = body.paths['/v1/rides'].post;
     expect(booking.parameters).toContainEqual(

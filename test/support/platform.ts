@@ -3,7 +3,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { migrate } from '../../src/adapters/postgres/migrate.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/flows/dispatch.js';
-import type { Clock } from '../../src/flows/ports.js';
+import type { Clock, EventBus } from '../../src/flows/ports.js';
 import { createPlatform, type Platform } from '../../src/roles/platform.js';
 import type { Backend, OpenedDatabase } from './backends.js';
 import type { Point } from './scenes.js';
@@ -51,6 +51,8 @@ export const startTestPlatform = async (
   env: Record<string, string> = {},
   opened?: OpenedDatabase,
   clock?: Clock,
+  /** A bus shared with other platforms (as processes share Redis); unset, the platform's own. */
+  bus?: EventBus,
 ): Promise<TestPlatform> => {
   const database = opened ?? (await backend.open());
   await migrate(database.database);
@@ -63,6 +65,7 @@ export const startTestPlatform = async (
     database: database.database,
     logger: silentLogger,
     ...(clock ? { clock } : {}),
+    ...(bus ? { bus } : {}),
   });
   platform.start();
 

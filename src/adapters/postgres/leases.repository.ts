@@ -11,7 +11,9 @@ export const createLeaseRepository = (db: Queryable): Stores['leases'] => ({
       [holder],
     );
     // Members gone for ten lease periods are forgotten; a lease period decides who is live.
-    await db.query('DELETE FROM dispatch_members WHERE seen_at < now() - $1::interval', [interval(10 * ttlMs)]);
+    await db.query('DELETE FROM dispatch_members WHERE seen_at < now() - $1::interval', [
+      interval(10 * ttlMs),
+    ]);
     const [row] = await db.query<{ live: number }>(
       'SELECT count(*)::int AS live FROM dispatch_members WHERE seen_at >= now() - $1::interval',
       [interval(ttlMs)],

@@ -1,3 +1,4 @@
+import type { SupplyState } from '../../dispatch/supply-index.js';
 import type { DriverRecord, Stores } from '../../flows/ports.js';
 import type { Queryable } from './database.js';
 
@@ -36,6 +37,23 @@ export const createDriverRepository = (db: Queryable): Stores['drivers'] => ({
       driverId,
     ]);
     return rows[0]?.status === 'online';
+  },
+
+  async onlineStates(driverIds) {
+    if (driverIds.length === 0) return new Map();
+    const rows = await db.query<{ id: string; state: SupplyState }>(
+      `SELECT d.id,
+              CASE WHEN EXISTS (SELECT 1 FROM rides r WHERE r.driver_id = d.id
+                                   AND r.status IN ('driver_assigned', 'driver_arrived', 'in_progress'))
+                     THEN 'on_ride'
+                   WHEN EXISTS (SELECT 1 FROM offers o WHERE o.driver_id = d.id AND o.status = 'pending')
+                     THEN 'offered'
+                   ELSE 'available' END AS state
+         FROM drivers d
+        WHERE d.id = ANY($1::text[]) AND d.status = 'online'`,
+      [driverIds],
+    );
+    return new Map(rows.map((row) => [row.id, row.state]));
   },
 
   async setStatus(driverId, status, position, now) {

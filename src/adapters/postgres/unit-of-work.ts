@@ -4,6 +4,7 @@ import type { Database, Queryable } from './database.js';
 import { createIdempotencyRepository } from './idempotency.repository.js';
 import { createLeaseRepository } from './leases.repository.js';
 import { createOfferRepository } from './offers.repository.js';
+import { createOutboxRepository } from './outbox.repository.js';
 import { createDriverRepository, createRiderRepository } from './parties.repository.js';
 import { createQuoteRepository } from './quotes.repository.js';
 import { createRideEventRepository } from './ride-events.repository.js';
@@ -17,6 +18,7 @@ const storesOn = (db: Queryable): Stores => ({
   offers: createOfferRepository(db),
   events: createRideEventRepository(db),
   idempotency: createIdempotencyRepository(db),
+  outbox: createOutboxRepository(db),
   leases: createLeaseRepository(db),
 });
 

@@ -1,0 +1,70 @@
+import type { Logger } from './dispatch.js';
+import type { EventBus, UnitOfWork } from './ports.js';
+
+export interface OutboxRelayOptions {
+  /** Pause between rounds once the outbox is empty. */
+  intervalMs: number;
+  /** Messages claimed per transaction. */
+  batchSize?: number;
+}
+
+const DEFAULT_BATCH_SIZE = 200;
+
+/**
+ * Moves outbox rows to the event bus, at least once. A round claims the oldest rows (rows another
+ * relay holds are skipped, so several relays share the work), publishes them and commits only
+ * after the publish succeeded: a failed publish rolls back and the rows wait for the next round.
+ * A crash between publish and commit publishes them again; subscribers drop what they have seen.
+ */
+export const createOutboxRelay = (
+  uow: UnitOfWork,
+  bus: EventBus,
+  logger: Logger,
+  { intervalMs, batchSize = DEFAULT_BATCH_SIZE }: OutboxRelayOptions,
+) => {
+  /** One round; answers how many messages were published. */
+  const relayOnce = (): Promise<number> =>
+    uow.transact(async (stores) => {
+      const messages = await stores.outbox.claim(batchSize);
+      if (messages.length > 0) await bus.publish(messages);
+      return messages.length;
+    });
+
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = true;
+
+  /** Rounds back to back while they come back full: a backlog is drained without waiting. */
+  const drain = async () => {
+    let published = batchSize;
+    while (!stopped && published === batchSize) published = await relayOnce();
+  };
+
+  const loop = () => {
+    timer = setTimeout(() => {
+      running = drain()
+        .catch((error) => logger.warn({ err: error }, 'outbox relay round failed; retrying'))
+        .finally(() => {
+          running = undefined;
+          if (!stopped) loop();
+        });
+    }, intervalMs);
+  };
+
+  return {
+    relayOnce,
+    start(): void {
+      if (!stopped) return;
+      stopped = false;
+      loop();
+    },
+    /** Lets the current round finish; rows it did not claim stay for the next relay to run. */
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+};
+
+export type OutboxRelay = ReturnType<typeof createOutboxRelay>;
