@@ -7,7 +7,8 @@ const startedAtMs = performance.now();
 const usage = `peakride — ride-hailing booking and dispatch that holds demand peaks
 
 Usage:
-  peakride serve [--role all]   run the platform (npm start); configuration from the environment
+  peakride serve [--role all|api|dispatch|worker]
+                                run the platform (npm start: all); configuration from the environment
   peakride migrate              apply database migrations and exit
   peakride --help | --version
 
@@ -15,9 +16,14 @@ Without DATABASE_URL, data lives in an embedded PostgreSQL (PGlite) under PEAKRI
 See the README's configuration table for every variable.`;
 
 const commandHelp: Record<string, string> = {
-  serve: `Usage: peakride serve [--role all]
+  serve: `Usage: peakride serve [--role all|api|dispatch|worker]
 
-Runs the HTTP API, dispatch and timers in one process. Listens on HOST:PORT (default 127.0.0.1:8080),
+  all       the whole platform in one process (default; embedded PGlite without DATABASE_URL)
+  api       the public HTTP API and WebSockets              } the distributed mode:
+  dispatch  matching, for the cities it holds the lease of  } DATABASE_URL (PostgreSQL)
+  worker    timeouts, search windows, the outbox relay      } and REDIS_URL are required
+
+Listens on HOST:PORT (default 127.0.0.1:8080; every role answers /healthz, /readyz, /metrics),
 applies migrations first, answers /readyz once it can take traffic, drains on SIGTERM.`,
   migrate: `Usage: peakride migrate
 

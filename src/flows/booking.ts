@@ -19,7 +19,7 @@ export interface BookingResult extends StoredResponse {
 }
 
 export const createBookingFlows = (
-  { uow, clock, surge, settings }: FlowDeps,
+  { uow, clock, settings }: FlowDeps,
   onRideRequested: (ride: Ride) => void,
 ) => {
   const createRide = async (stores: Stores, command: BookingCommand, now: Date): Promise<Ride> => {
@@ -113,11 +113,7 @@ export const createBookingFlows = (
           ride: isDomainError(outcome) ? undefined : outcome,
         };
       });
-      if (ride) {
-        // Demand for surge pricing: bookings, not quotes, so a rider comparing prices counts once.
-        surge.recordRequest(ride.city, ride.pickup, now.getTime());
-        onRideRequested(ride);
-      }
+      if (ride) onRideRequested(ride);
       return result;
     },
   };

@@ -327,10 +327,13 @@ export const createDispatcher = (
 
   return {
     sweep,
-    /** Fire and forget: a failure here is retried by the next sweep. */
-    rideNeedsDriver(ride: Ride): void {
-      considerRide(ride.id, ride).catch((error) =>
-        logger.warn({ err: error, rideId: ride.id }, 'dispatch of a new request failed'),
+    /**
+     * A ride asks for a driver (booked, declined, dropped), told directly in one process or by
+     * the bus from another. Fire and forget: a failure here is retried by the next sweep.
+     */
+    rideNeedsDriver(rideId: string, known?: Ride): void {
+      considerRide(rideId, known).catch((error) =>
+        logger.warn({ err: error, rideId }, 'dispatch of a new request failed'),
       );
     },
     freeDriver,

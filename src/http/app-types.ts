@@ -40,6 +40,13 @@ export interface AppDeps {
   /** False while starting (migrations) or draining; /readyz and the v1 routes follow it. */
   isReady(): boolean;
   devTokens: boolean;
+  /**
+   * `public`: the v1 API (the `api` and `all` roles); `infrastructure`: health, readiness and
+   * metrics only (`dispatch` and `worker` processes, which take no client traffic).
+   */
+  routes?: 'public' | 'infrastructure';
+  /** Backends not answering now; while any, v1 requests get 503 with Retry-After. */
+  backendsDown?(): string[];
   /** Serves GET /v1/realtime when given (a process role without live updates leaves it out). */
   realtime?: RealtimeGateway;
 }

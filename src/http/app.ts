@@ -37,7 +37,12 @@ export const buildApp = async (deps: AppDeps, logger?: FastifyBaseLogger): Promi
   app.setNotFoundHandler(handleNotFound);
 
   app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/v1/') && !deps.isReady()) {
+    if (!request.url.startsWith('/v1/')) return;
+    const down = deps.backendsDown?.() ?? [];
+    if (down.length > 0) {
+      throw new DomainError('SERVICE.UNAVAILABLE', `${down.join(' and ')} not answering; retry shortly.`);
+    }
+    if (!deps.isReady()) {
       throw new DomainError('SERVICE.STARTING', 'peakride is starting or shutting down; retry shortly.');
     }
   });
@@ -79,6 +84,10 @@ export const buildApp = async (deps: AppDeps, logger?: FastifyBaseLogger): Promi
   });
 
   registerInfrastructureRoutes(app, deps);
+  if (deps.routes === 'infrastructure') {
+    await app.ready();
+    return app;
+  }
   registerDevTokenRoutes(app, deps);
   registerQuoteRoutes(app, deps);
   registerRideRoutes(app, deps);

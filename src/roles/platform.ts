@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { createTokenService } from '../adapters/auth/tokens.js';
 import type { Database } from '../adapters/postgres/database.js';
 import { createUnitOfWork } from '../adapters/postgres/unit-of-work.js';
+import { createRedisSupply } from '../adapters/redis/supply.js';
 import { createOsrmRouting } from '../adapters/routing/osrm.js';
 import type { Config } from '../config.js';
 import { createSupplyIndex } from '../dispatch/supply-index.js';
@@ -9,21 +10,29 @@ import { createSurgeModel } from '../dispatch/surge.js';
 import { type City, cities as servedCities } from '../domain/city.js';
 import type { Ride } from '../domain/ride.js';
 import { createEstimatedRouting, type RoutingPort } from '../domain/routing.js';
+import { onAnnouncements } from '../flows/announcements.js';
 import { createBookingFlows } from '../flows/booking.js';
-import { createDispatcher, type Logger } from '../flows/dispatch.js';
+import { createDispatcher, everyCity, type Logger } from '../flows/dispatch.js';
 import { createDriverFlows } from '../flows/drivers.js';
 import { createHousekeeping } from '../flows/housekeeping.js';
 import { createOfferFlows } from '../flows/offers.js';
-import type { Clock, EventBus, FlowDeps } from '../flows/ports.js';
+import { createPartitionKeeper } from '../flows/partitions.js';
+import type { Clock, EventBus, FlowDeps, SupplyPort } from '../flows/ports.js';
 import { createQuoteFlows } from '../flows/quotes.js';
 import { createRideLifecycleFlows } from '../flows/ride-lifecycle.js';
 import { createTimers } from '../flows/timers.js';
 import { createZoneFlows } from '../flows/zones.js';
 import { buildApp } from '../http/app.js';
+import { createBackendHealth } from '../ops/backend-health.js';
 import { createMetrics, type Metrics } from '../ops/metrics.js';
 import { createLiveParts, createRelay, openEventBus } from './realtime.js';
 
+export const roleNames = ['all', 'api', 'dispatch', 'worker'] as const;
+export type RoleName = (typeof roleNames)[number];
+
 export interface PlatformOptions {
+  /** What this process does; `all` (the default) is the embedded platform in one process. */
+  role?: RoleName;
   config: Config;
   /** Opened and migrated by the caller, who also closes it. */
   database: Database;
@@ -31,7 +40,7 @@ export interface PlatformOptions {
   httpLogger?: FastifyBaseLogger;
   clock?: Clock;
   cities?: readonly City[];
-  /** Shared by the processes of a deployment; unset, one in memory, closed with the platform. */
+  /** Shared by the processes of a deployment; unset, one in memory (`all`) or Redis pub/sub. */
   bus?: EventBus;
 }
 
@@ -39,6 +48,10 @@ const systemClock: Clock = { now: () => new Date() };
 
 /** A pickup ETA must not hold up dispatch: past this, the estimate answers instead. */
 const OSRM_TIMEOUT_MS = 300;
+/** How often PostgreSQL and Redis are probed for readiness, and how long a probe may take. */
+const HEALTH = { intervalMs: 1000, timeoutMs: 1000 };
+/** One replica writes the supply snapshot new processes start from: the worker's (no client latency). */
+const SNAPSHOT_EVERY_MS = 3000;
 
 /** OSRM when configured, with the estimate standing in whenever it fails; else the estimate. */
 const createRouting = (config: Config, metrics: Metrics, logger: Logger) => {
@@ -57,10 +70,16 @@ const createRouting = (config: Config, metrics: Metrics, logger: Logger) => {
 };
 
 /**
- * Wires one whole platform (every role) around an open database: the flows, the dispatcher
- * and the HTTP app. Nothing listens here.
+ * Wires one process around an open database. `all` is the embedded platform: supply in memory,
+ * an in-memory bus, every part in one process. The split roles share supply and announcements
+ * through Redis and work through PostgreSQL:
+ * - `api`: the public HTTP API and WebSockets; surge demand from the bus;
+ * - `dispatch`: matching, for the cities it holds the lease of; fed by the bus, swept from the database;
+ * - `worker`: offer timeouts and search windows, the outbox relay, housekeeping.
+ * Nothing listens here.
  */
 export const createPlatform = async ({
+  role = 'all',
   config,
   database,
   logger,
@@ -69,8 +88,27 @@ export const createPlatform = async ({
   cities,
   bus: sharedBus,
 }: PlatformOptions) => {
-  const supply = createSupplyIndex();
+  const runs = {
+    api: role === 'all' || role === 'api',
+    dispatch: role === 'all' || role === 'dispatch',
+    worker: role === 'all' || role === 'worker',
+  };
+  const shared = role !== 'all';
+  if (shared && !config.redisUrl) throw new Error(`--role ${role} needs REDIS_URL (and DATABASE_URL)`);
   const metrics = createMetrics();
+  const uow = createUnitOfWork(database);
+  const redisSupply =
+    shared && config.redisUrl
+      ? createRedisSupply({
+          redis: { url: config.redisUrl },
+          prefix: config.redisPrefix,
+          staleAfterMs: config.dispatch.driverStaleAfterMs,
+          loadStates: (driverIds) => uow.stores.drivers.onlineStates(driverIds),
+          logger,
+          snapshotEveryMs: role === 'worker' ? SNAPSHOT_EVERY_MS : 0,
+        })
+      : undefined;
+  const supply: SupplyPort = redisSupply ?? createSupplyIndex();
   const served = cities ?? servedCities;
   // A bad per-city policy stops start-up here, naming the city and the setting.
   const surge = createSurgeModel({
@@ -78,7 +116,7 @@ export const createPlatform = async ({
   });
   const routing = createRouting(config, metrics, logger);
   const deps: FlowDeps = {
-    uow: createUnitOfWork(database),
+    uow,
     supply,
     clock: clock ?? systemClock,
     cities: served,
@@ -86,23 +124,60 @@ export const createPlatform = async ({
     surge,
     settings: config.dispatch,
   };
-  const dispatcher = createDispatcher(deps, logger, {
-    offerSent: (mode) => metrics.offersSent.inc({ mode }),
-    batchSolved: (outcome) => {
-      metrics.batchRides.observe(outcome.rides);
-      metrics.batchSolveSeconds.observe(outcome.solveMs / 1000);
+  const bus = sharedBus ?? (await openEventBus(config, logger, shared ? 'redis' : 'memory'));
+
+  const keeper =
+    runs.dispatch && shared
+      ? createPartitionKeeper(
+          uow,
+          { partitions: served.map((city) => city.id), ttlMs: config.dispatch.leaseTtlMs },
+          logger,
+        )
+      : undefined;
+  if (keeper) {
+    metrics.reportPartitions(() => Object.fromEntries(served.map((city) => [city.id, keeper.owns(city.id)])));
+  }
+  const dispatcher = runs.dispatch
+    ? createDispatcher(
+        deps,
+        logger,
+        {
+          offerSent: (mode) => metrics.offersSent.inc({ mode }),
+          batchSolved: (outcome) => {
+            metrics.batchRides.observe(outcome.rides);
+            metrics.batchSolveSeconds.observe(outcome.solveMs / 1000);
+          },
+        },
+        keeper ?? everyCity(served),
+      )
+    : undefined;
+  const timers = runs.worker ? createTimers(deps, logger) : undefined;
+  const relay = runs.worker ? createRelay({ config, database, bus, logger }) : undefined;
+  const housekeeping = runs.worker ? createHousekeeping(deps, logger) : undefined;
+  const live = runs.api ? createLiveParts({ config, database, bus, logger, clock: deps.clock }) : undefined;
+
+  // What the bus tells this process: rides asking for a driver (dispatch), bookings (surge demand).
+  const stopFollowing = onAnnouncements(bus, {
+    rideEvent: ({ rideId, event, ride }) => {
+      if (runs.api && event.type === 'ride.requested') {
+        surge.recordRequest(ride.city, ride.pickup, Date.parse(event.at));
+      }
+      if (dispatcher && event.status === 'searching') dispatcher.rideNeedsDriver(rideId);
+    },
+    offer: ({ rideId, status }) => {
+      // A declined or lapsed offer leaves its ride searching: it needs the next driver.
+      if (dispatcher && (status === 'declined' || status === 'expired')) dispatcher.rideNeedsDriver(rideId);
+    },
+    resync: () => {
+      void dispatcher?.sweep().catch((error) => logger.warn({ err: error }, 'dispatch resync failed'));
     },
   });
-  const timers = createTimers(deps, logger);
-  // Live updates: the outbox relay publishes committed changes, the gateway serves WebSockets.
-  const bus = sharedBus ?? (await openEventBus(config, logger, 'memory'));
-  const live = createLiveParts({ config, database, bus, logger, clock: deps.clock });
-  const relay = createRelay({ config, database, bus, logger });
-  const housekeeping = createHousekeeping(deps, logger);
-  const requestDriver = (ride: Ride) => dispatcher.rideNeedsDriver(ride);
+
+  // In one process the dispatcher hears of a ride at once; across processes, through the bus.
+  const requestDriver = (ride: Ride) => dispatcher?.rideNeedsDriver(ride.id, ride);
   const hooks = {
     onRideRequested: requestDriver,
-    onDriverFreed: dispatcher.freeDriver,
+    onDriverFreed: (driverId: string) => supply.setState(driverId, 'available'),
     onDriverAssigned: (driverId: string) => supply.setState(driverId, 'on_ride'),
   };
   const flows = {
@@ -114,45 +189,73 @@ export const createPlatform = async ({
     zones: createZoneFlows(deps),
   };
 
+  const health = createBackendHealth(
+    {
+      postgres: () => database.query('SELECT 1'),
+      ...(redisSupply
+        ? {
+            redis: async () => {
+              if (!redisSupply.healthy) throw new Error('the supply stream is not answering');
+            },
+          }
+        : {}),
+    },
+    HEALTH,
+    logger,
+  );
+
   let ready = false;
   const app = await buildApp(
     {
       flows,
       tokens: createTokenService(config.auth),
       metrics,
-      isReady: () => ready,
+      isReady: () => ready && health.healthy(),
+      backendsDown: () => (ready ? health.down() : []),
       devTokens: config.auth.mode === 'dev',
-      realtime: live.gateway,
+      routes: runs.api ? 'public' : 'infrastructure',
+      ...(live ? { realtime: live.gateway } : {}),
     },
     httpLogger,
   );
 
   return {
+    role,
     app,
     dispatcher,
     housekeeping,
     supply,
     relay,
-    realtime: live.gateway,
-    start() {
-      relay.start();
-      dispatcher.start(config.dispatch.sweepIntervalMs);
-      timers.start(config.dispatch.sweepIntervalMs);
-      housekeeping.start();
+    realtime: live?.gateway,
+    /** Brings the shared state up (supply replica, leases), then starts the loops. */
+    async start(): Promise<void> {
+      await redisSupply?.start();
+      await health.start();
+      await keeper?.start();
+      relay?.start();
+      dispatcher?.start(config.dispatch.sweepIntervalMs);
+      timers?.start(config.dispatch.sweepIntervalMs);
+      housekeeping?.start();
       ready = true;
     },
-    /** Stops taking work, lets the current sweep finish, closes the HTTP app. */
-    async stop() {
+    /** Stops taking work, lets the current passes finish, closes the HTTP app and the shared state. */
+    async stop(): Promise<void> {
       ready = false;
-      live.gateway.drain();
-      housekeeping.stop();
-      await dispatcher.stop();
-      await timers.stop();
+      live?.gateway.drain();
+      stopFollowing();
+      housekeeping?.stop();
+      await dispatcher?.stop();
+      // Hands the cities over at once rather than after the lease runs out.
+      await keeper?.stop();
+      await timers?.stop();
       await app.close();
       // Last, so the final changes of the dispatcher and timers are still announced.
-      await relay.stop();
-      live.close();
+      await relay?.stop();
+      live?.close();
+      health.stop();
       if (!sharedBus) await bus.close();
+      await redisSupply?.settled(2000).catch(() => {});
+      await redisSupply?.close();
       await routing.close();
     },
   };

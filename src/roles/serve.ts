@@ -1,26 +1,29 @@
 import pino from 'pino';
 import type { Config } from '../config.js';
 import { openDatabase } from './database.js';
-import { createPlatform } from './platform.js';
+import { createPlatform, type RoleName } from './platform.js';
 
-export const roleNames = ['all', 'api', 'dispatch', 'worker'] as const;
-export type RoleName = (typeof roleNames)[number];
+export { type RoleName, roleNames } from './platform.js';
 
 /**
- * Runs a process role until SIGTERM or SIGINT. Only `all` exists in the embedded release;
- * the split roles need the distributed adapters (shared supply, outbox), which come next.
+ * Runs a process role until SIGTERM or SIGINT. `all` is the embedded platform; `api`, `dispatch`
+ * and `worker` are the distributed mode and need PostgreSQL and Redis. A backend unreachable at
+ * start is a clear error and a non-zero exit (the orchestrator restarts the pod).
  */
 export const serve = async (config: Config, role: RoleName, startedAtMs: number) => {
   const logger = pino({
     level: config.logLevel,
+    base: { role, pid: process.pid },
     redact: { paths: ['req.headers.authorization', '*.token', '*.secret'], censor: '[redacted]' },
   });
-  if (role !== 'all') {
+  if (role !== 'all' && (!config.databaseUrl || !config.redisUrl)) {
     throw new Error(
-      `role "${role}" needs the distributed mode (PostgreSQL + Redis), which is not built yet; use --role all`,
+      `--role ${role} is the distributed mode: set DATABASE_URL (PostgreSQL) and REDIS_URL; --role all runs embedded`,
     );
   }
-  if (config.redisUrl) logger.warn('REDIS_URL is set but this release keeps supply in memory; it is ignored');
+  if (role === 'all' && config.redisUrl) {
+    logger.warn('REDIS_URL is set but --role all keeps supply and announcements in memory; it is ignored');
+  }
   if (config.auth.mode === 'dev' && !['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
     logger.warn(
       { host: config.host },
@@ -37,9 +40,15 @@ export const serve = async (config: Config, role: RoleName, startedAtMs: number)
     },
     'database ready',
   );
-  const platform = await createPlatform({ config, database, logger, httpLogger: logger });
+  let platform: Awaited<ReturnType<typeof createPlatform>>;
+  try {
+    platform = await createPlatform({ role, config, database, logger, httpLogger: logger });
+    await platform.start();
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const address = await platform.app.listen({ port: config.port, host: config.host });
-  platform.start();
   logger.info({ url: address, role, readyMs: Math.round(performance.now() - startedAtMs) }, 'peakride ready');
 
   let stopping = false;

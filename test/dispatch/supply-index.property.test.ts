@@ -82,8 +82,8 @@ const pointNear = (centres: LatLng[], spreadMeters: number): fc.Arbitrary<LatLng
         fc.double({ min: -spreadMeters, max: spreadMeters, noNaN: true }),
       )
       .map(([c, n, e]) => metresNorth(c, n, e)),
-    // On or just off the default grid's lines, where rounding decides the cell and the search
-    // decides whether to look at the next ring.
+    // On or just off the default grid's lines, or the lines of its sub-cells once split, where
+    // rounding decides the cell and the search decides whether to look at the next ring.
     fc
       .tuple(
         fc.constantFrom(...centres),
@@ -91,10 +91,13 @@ const pointNear = (centres: LatLng[], spreadMeters: number): fc.Arbitrary<LatLng
         fc.integer({ min: -8, max: 8 }),
         fc.oneof(fc.constant(0), fc.double({ min: -2e-4, max: 2e-4, noNaN: true })),
         fc.oneof(fc.constant(0), fc.double({ min: -2e-4, max: 2e-4, noNaN: true })),
+        fc.constantFrom(1, 2, 4, 16),
       )
-      .map(([c, r, k, jLat, jLng]) => {
-        const lat = Math.max(-90, Math.min(90, Math.round(c.lat * 256) / 256 + r / 256 + jLat));
-        let lng = Math.round(c.lng * 192) / 192 + k / 192 + jLng;
+      .map(([c, r, k, jLat, jLng, split]) => {
+        const rows = 256 * split;
+        const cols = 192 * split;
+        const lat = Math.max(-90, Math.min(90, Math.round(c.lat * rows) / rows + r / rows + jLat / split));
+        let lng = Math.round(c.lng * cols) / cols + k / cols + jLng / split;
         if (lng > 180) lng -= 360;
         if (lng < -180) lng += 360;
         return { lat, lng };
@@ -123,8 +126,17 @@ const invalidPosition: fc.Arbitrary<Partial<DriverPosition>> = fc.constantFrom(
 
 type Op =
   | { t: 'upsert'; id: string; p: LatLng; heading: number | null; seenAt: number; state?: SupplyState }
-  | { t: 'move'; id: string; north: number; east: number; seenAt: number }
-  | { t: 'invalid'; id: string; p: LatLng; bad: Partial<DriverPosition>; seenAt: number }
+  | {
+      t: 'move';
+      id: string;
+      north: number;
+      east: number;
+      seenAt: number;
+      heading: number | null;
+      byHandle: boolean;
+    }
+  | { t: 'invalid'; id: string; p: LatLng; bad: Partial<DriverPosition>; seenAt: number; byHandle: boolean }
+  | { t: 'badHandle'; handle: number; p: LatLng; seenAt: number }
   | { t: 'state'; id: string; state: SupplyState }
   | { t: 'remove'; id: string }
   | { t: 'query'; q: Query }
@@ -166,6 +178,8 @@ const ops = (centres: LatLng[], spreadMeters = 3_000): fc.Arbitrary<Op[]> => {
         north: fc.integer({ min: -700, max: 700 }),
         east: fc.integer({ min: -700, max: 700 }),
         seenAt,
+        heading,
+        byHandle: fc.boolean(),
       }),
     },
     {
@@ -175,6 +189,17 @@ const ops = (centres: LatLng[], spreadMeters = 3_000): fc.Arbitrary<Op[]> => {
         id: driverId,
         p: point,
         bad: invalidPosition,
+        seenAt,
+        byHandle: fc.boolean(),
+      }),
+    },
+    {
+      // Handles no driver can hold: absent, past the slots, not an integer.
+      weight: 1,
+      arbitrary: fc.record({
+        t: fc.constant('badHandle' as const),
+        handle: fc.constantFrom(-1, -2, 1_000_000, 0.5, Number.NaN),
+        p: point,
         seenAt,
       }),
     },
@@ -202,6 +227,19 @@ const ops = (centres: LatLng[], spreadMeters = 3_000): fc.Arbitrary<Op[]> => {
 const run = (options: SupplyIndexOptions | undefined, sequence: Op[]) => {
   const index = createSupplyIndex(options);
   const model: Model = new Map();
+  /** Each present driver's handle, as first seen: it must not change while the driver stays. */
+  const handles = new Map<string, number>();
+  const handleOf = (id: string): number => {
+    const handle = index.handleOf(id);
+    if (!model.has(id)) {
+      expect(handle).toBe(-1);
+      return handle;
+    }
+    expect(handle).toBeGreaterThanOrEqual(0);
+    if (!handles.has(id)) handles.set(id, handle);
+    expect(handle).toBe(handles.get(id));
+    return handle;
+  };
   const check = (q: Query) => {
     const expected = bruteNearest(model, q);
     const actual = index.nearestAvailable(q);
@@ -223,8 +261,11 @@ const run = (options: SupplyIndexOptions | undefined, sequence: Op[]) => {
       case 'move': {
         const current = model.get(op.id);
         if (!current) break;
-        const p = { ...metresNorth(current, op.north, op.east), heading: null, seenAtMs: op.seenAt };
-        index.upsert(op.id, p);
+        const p = { ...metresNorth(current, op.north, op.east), heading: op.heading, seenAtMs: op.seenAt };
+        if (op.byHandle) {
+          const taken = index.move(handleOf(op.id), p.lat, p.lng, p.heading, p.seenAtMs);
+          expect(taken).toBe(p.seenAtMs >= current.seenAtMs);
+        } else index.upsert(op.id, p);
         modelUpsert(model, op.id, p);
         break;
       }
@@ -232,8 +273,20 @@ const run = (options: SupplyIndexOptions | undefined, sequence: Op[]) => {
         const before = index.get(op.id);
         const size = index.size;
         const p = { ...op.p, heading: 90, seenAtMs: op.seenAt, ...op.bad };
-        expect(() => index.upsert(op.id, p, 'on_ride')).toThrow(/corrupt position/);
+        if (op.byHandle && model.has(op.id)) {
+          expect(() => index.move(handleOf(op.id), p.lat, p.lng, p.heading, p.seenAtMs)).toThrow(
+            /corrupt position/,
+          );
+        } else expect(() => index.upsert(op.id, p, 'on_ride')).toThrow(/corrupt position/);
         expect(index.get(op.id)).toEqual(before);
+        expect(index.size).toBe(size);
+        break;
+      }
+      case 'badHandle': {
+        const size = index.size;
+        expect(() => index.move(op.handle, op.p.lat, op.p.lng, null, op.seenAt)).toThrow(
+          /no driver holds handle/,
+        );
         expect(index.size).toBe(size);
         break;
       }
@@ -244,10 +297,16 @@ const run = (options: SupplyIndexOptions | undefined, sequence: Op[]) => {
           if (e) e.state = op.state;
         }
         break;
-      case 'remove':
+      case 'remove': {
+        const handle = index.handleOf(op.id);
         index.remove(op.id);
         model.delete(op.id);
+        handles.delete(op.id);
+        expect(index.handleOf(op.id)).toBe(-1);
+        // Until a new driver takes the slot, the old handle is refused.
+        if (handle !== -1) expect(() => index.move(handle, 0, 0, null, 0)).toThrow(/no driver holds handle/);
         break;
+      }
       case 'query':
         check(op.q);
         break;
@@ -273,6 +332,7 @@ const run = (options: SupplyIndexOptions | undefined, sequence: Op[]) => {
     const e = model.get(id);
     expect(index.has(id)).toBe(e !== undefined);
     expect(index.get(id)).toEqual(e);
+    handleOf(id);
   }
   for (const centre of [paris, london, newYork]) {
     check({ point: centre, radiusMeters: 10_000, limit: 50, nowMs: 100_000, staleAfterMs: 1e9 });
@@ -286,6 +346,10 @@ const grids: (SupplyIndexOptions | undefined)[] = [
   { cellsPerDegreeLat: 16, cellsPerDegreeLng: 16, initialCapacity: 1 },
   // Fine cells (about 50 m): many rings, and the full scan for wide radii.
   { cellsPerDegreeLat: 2048, cellsPerDegreeLng: 1536 },
+  // Cells split as soon as they hold two drivers, and merge back as they empty.
+  { splitAbove: 1 },
+  // Coarse cells split up to 64 × 64: sub-cells of about 100 m.
+  { cellsPerDegreeLat: 16, cellsPerDegreeLng: 16, splitAbove: 1, maxSplits: 6 },
 ];
 
 describe('supply index against a brute-force scan', () => {
@@ -299,13 +363,21 @@ describe('supply index against a brute-force scan', () => {
   });
 
   it('When drivers are around the antimeridian or the pole, then queries still match a brute-force scan', () => {
-    fc.assert(
-      fc.property(ops([taveuni, northPole], 800), (sequence) => run(undefined, sequence)),
-      { numRuns: 150 },
-    );
+    for (const options of [undefined, { splitAbove: 1 }]) {
+      fc.assert(
+        fc.property(ops([taveuni, northPole], 800), (sequence) => run(options, sequence)),
+        { numRuns: 150 },
+      );
+    }
   });
 
   it('When many drivers crowd a few cells, then the nearest are found without scanning every ring', () => {
+    // The default split, and cells split as far as they go: sub-cells of a few metres around the stacks.
+    for (const options of [undefined, { splitAbove: 2, maxSplits: 6 }]) {
+      crowd(options);
+    }
+  });
+  const crowd = (options: SupplyIndexOptions | undefined) =>
     fc.assert(
       fc.property(
         fc.array(
@@ -331,7 +403,7 @@ describe('supply index against a brute-force scan', () => {
           { minLength: 1, maxLength: 20 },
         ),
         (drivers, queries) => {
-          const index = createSupplyIndex();
+          const index = createSupplyIndex(options);
           const model: Model = new Map();
           drivers.forEach(([p, s], i) => {
             const position = { ...p, heading: null, seenAtMs: i };
@@ -351,7 +423,7 @@ describe('supply index against a brute-force scan', () => {
       ),
       { numRuns: 100 },
     );
-  });
+
   it('When a driver just across an edge of the pickup cell is nearer than the best inside it, then the search looks at the next ring', () => {
     fc.assert(
       fc.property(
@@ -463,6 +535,82 @@ describe('supply index, examples', () => {
     expect(index.get('d')).toEqual({ ...paris, heading: null, seenAtMs: 1, state: 'available' });
     expect(index.has('e')).toBe(false);
     expect(index.size).toBe(1);
+  });
+
+  it('When a driver moves by handle, then the index holds what an upsert would, and an older report is ignored', () => {
+    const index = createSupplyIndex();
+    expect(index.handleOf('d')).toBe(-1);
+    index.upsert('d', at(paris, 10), 'offered');
+    const handle = index.handleOf('d');
+    const there = metresNorth(paris, 900, -400);
+    expect(index.move(handle, there.lat, there.lng, 45, 20)).toBe(true);
+    expect(index.get('d')).toEqual({ ...there, heading: 45, seenAtMs: 20, state: 'offered' });
+    expect(index.move(handle, paris.lat, paris.lng, null, 19)).toBe(false);
+    expect(index.get('d')).toEqual({ ...there, heading: 45, seenAtMs: 20, state: 'offered' });
+    index.setState('d', 'available');
+    const [found] = index.nearestAvailable(query(there, { nowMs: 20 }));
+    expect(found?.driverId).toBe('d');
+    expect(index.handleOf('d')).toBe(handle);
+  });
+
+  it('When a report by handle is corrupt or no driver holds the handle, then move throws and changes nothing', () => {
+    const index = createSupplyIndex();
+    index.upsert('d', at(paris, 1));
+    const handle = index.handleOf('d');
+    expect(() => index.move(handle, Number.NaN, 2, null, 2)).toThrow(
+      /refusing a corrupt position for driver d: lat=NaN/,
+    );
+    expect(() => index.move(handle, 48, 2, Number.POSITIVE_INFINITY, 2)).toThrow(/corrupt position/);
+    expect(() => index.move(handle, 48, 2, null, Number.NaN)).toThrow(/corrupt position/);
+    expect(() => index.move(handle + 1, 48, 2, null, 2)).toThrow(/no driver holds handle/);
+    expect(index.get('d')).toEqual({ ...paris, heading: null, seenAtMs: 1, state: 'available' });
+    index.remove('d');
+    expect(() => index.move(handle, 48, 2, null, 2)).toThrow(/no driver holds handle/);
+    expect(index.size).toBe(0);
+  });
+
+  it('When a crowd gathers in one cell and disperses again, then the cell splits and merges and queries stay right', () => {
+    const index = createSupplyIndex();
+    const model: Model = new Map();
+    let seed = 7;
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const put = (id: string, p: LatLng, t: number) => {
+      index.upsert(id, at(p, t), t % 5 === 0 ? 'on_ride' : 'available');
+      modelUpsert(model, id, at(p, t), t % 5 === 0 ? 'on_ride' : 'available');
+    };
+    const check = (t: number) => {
+      for (const radiusMeters of [30, 150, 1_000]) {
+        const point = metresNorth(paris, random() * 300 - 150, random() * 300 - 150);
+        const q = query(point, { radiusMeters, limit: 12, nowMs: t, staleAfterMs: 1e9 });
+        expect(index.nearestAvailable(q)).toEqual(bruteNearest(model, q));
+        expect(index.countAvailable(q)).toBe(inRadius(model, q).length);
+      }
+    };
+    // Up to 2,000 drivers within 100 m: far past the default split of 16 per (sub-)cell.
+    for (let i = 0; i < 2_000; i++) {
+      put(`c${i}`, metresNorth(paris, random() * 200 - 100, random() * 200 - 100), i);
+      if (i % 97 === 0) check(i);
+    }
+    // They leave for a few kilometres around, in turns, and some come back.
+    for (let t = 2_000; t < 8_000; t++) {
+      const id = `c${Math.floor(random() * 2_000)}`;
+      const away = random() < 0.8;
+      put(
+        id,
+        metresNorth(paris, (random() - 0.5) * (away ? 6_000 : 200), (random() - 0.5) * (away ? 6_000 : 200)),
+        t,
+      );
+      if (t % 211 === 0) check(t);
+    }
+    for (let i = 0; i < 2_000; i += 2) {
+      index.remove(`c${i}`);
+      model.delete(`c${i}`);
+    }
+    check(8_000);
+    for (const [id, e] of model) expect(index.get(id)).toEqual(e);
   });
 
   it('When a driver is silent longer than staleAfterMs, then they drop out of matching until they report', () => {

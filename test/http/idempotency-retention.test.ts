@@ -21,7 +21,7 @@ describeEachBackend('idempotency keys are kept for a day', (backend) => {
 
     // Just under a day later the key still holds: another body with it is refused.
     offsetMs = IDEMPOTENCY_RETENTION_MS - 60_000;
-    await t.platform.housekeeping.forgetOldIdempotencyKeys();
+    await t.platform.housekeeping!.forgetOldIdempotencyKeys();
     const tooSoon = await rider.quote(places.saintLazare, places.gareDeLyon);
     const reused = await rider.book(tooSoon.body.quoteId, 'morning-commute');
     expect(reused.status).toBe(422);
@@ -29,7 +29,7 @@ describeEachBackend('idempotency keys are kept for a day', (backend) => {
 
     // Past the day the key is gone and books a new ride.
     offsetMs = IDEMPOTENCY_RETENTION_MS + 60_000;
-    await t.platform.housekeeping.forgetOldIdempotencyKeys();
+    await t.platform.housekeeping!.forgetOldIdempotencyKeys();
     const nextDay = await rider.quote(places.saintLazare, places.gareDeLyon);
     const rebooked = await rider.book(nextDay.body.quoteId, 'morning-commute');
     expect(rebooked.status).toBe(201);

@@ -319,7 +319,7 @@ describeEachBackend('live updates: heartbeats and draining', (backend) => {
   it('When the platform drains, then every client is told to reconnect and closed with 1012', async () => {
     const rider = await t.rider();
     const client = await connectLive(url, { token: rider.token });
-    t.platform.realtime.drain();
+    t.platform.realtime!.drain();
     const closed = await client.closed;
     expect(closed.code).toBe(1012);
     expect(client.messages.at(-1)).toMatchObject({ type: 'reconnect' });

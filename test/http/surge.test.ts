@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../support/backends.js';
-import { places, type RiderClient, startTestPlatform, type TestPlatform } from '../support/platform.js';
+import {
+  eventually,
+  places,
+  type RiderClient,
+  startTestPlatform,
+  type TestPlatform,
+} from '../support/platform.js';
 import { offset, type Point } from '../support/scenes.js';
 
 /**
@@ -57,6 +63,12 @@ describeEachBackend('surge pricing by zone', (backend) => {
     for (const [i, rider] of riders.entries()) {
       await rider.requestRide(offset(pickup, (i % 5) * 20, Math.floor(i / 5) * 20), dropoff);
     }
+    // Bookings reach the surge model as announcements, a moment after they commit.
+    const counted = await eventually(
+      () => zonesAt(pickup),
+      (zones) => (zones[0]?.demand ?? 0) >= count,
+    );
+    expect(counted[0]?.demand).toBeGreaterThanOrEqual(count);
     return riders;
   };
 

@@ -67,7 +67,7 @@ export const startTestPlatform = async (
     ...(clock ? { clock } : {}),
     ...(bus ? { bus } : {}),
   });
-  platform.start();
+  await platform.start();
 
   const request: TestPlatform['request'] = async (method, url, options = {}) => {
     const headers: Record<string, string> = { ...options.headers };

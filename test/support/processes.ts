@@ -32,6 +32,11 @@ export interface RoleProcess {
 export interface Cluster {
   env: Record<string, string>;
   start(role: 'api' | 'dispatch' | 'worker' | 'all', env?: Record<string, string>): Promise<RoleProcess>;
+  /** Runs a role expected not to start: its exit code and everything it printed. */
+  runToExit(
+    role: 'api' | 'dispatch' | 'worker' | 'all',
+    env: Record<string, string>,
+  ): Promise<{ code: number | string; output: string; ms: number }>;
   /** Stops every process still running (SIGKILL after a grace period), drops the schema and keys. */
   cleanup(): Promise<void>;
 }
@@ -122,9 +127,28 @@ export const createCluster = async (baseEnv: Record<string, string> = {}): Promi
     };
   };
 
+  const runToExit: Cluster['runToExit'] = async (role, extra) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [CLI, 'serve', '--role', role], {
+      env: { PATH: process.env.PATH ?? '', ...env, ...extra },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    processes.push(child);
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const [code, signal] = await once(child, 'exit');
+    return { code: (code ?? signal) as number | string, output, ms: Date.now() - started };
+  };
+
   return {
     env,
     start,
+    runToExit,
     async cleanup() {
       await Promise.all(
         processes.map(async (child) => {

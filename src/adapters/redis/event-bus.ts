@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { EventBus, OutboxMessage } from '../../flows/ports.js';
+import { redactRedisUrl } from './connection.js';
 
 export interface RedisEventBusOptions {
   url: string;
@@ -63,13 +64,27 @@ export const createRedisEventBus = async (options: RedisEventBusOptions): Promis
     }
   });
 
+  let lastError: unknown;
+  const remember = (error: unknown) => {
+    lastError = error;
+  };
+  publisher.on('error', remember);
+  subscriber.on('error', remember);
   try {
     await Promise.all([publisher.connect(), subscriber.connect()]);
     await subscriber.subscribe(channel);
   } catch (error) {
     publisher.disconnect();
     subscriber.disconnect();
-    throw error;
+    // ioredis reports "Connection is closed"; the socket's own error says why.
+    const reason = lastError ?? error;
+    throw new Error(
+      `Redis at ${redactRedisUrl(options.url)} is unreachable: ${reason instanceof Error ? reason.message : String(reason)}`,
+      { cause: reason },
+    );
+  } finally {
+    publisher.off('error', remember);
+    subscriber.off('error', remember);
   }
 
   // 'ready' after the first connection means a reconnection: ioredis subscribes again by itself;
