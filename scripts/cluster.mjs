@@ -36,7 +36,7 @@ const width = Math.max(...processes.map((p) => p.name.length));
 /** One readable line per JSON log entry: time, level, message, and the fields worth seeing. */
 const readable = (line) => {
   try {
-    const { time, level, msg, pid, hostname, ...rest } = JSON.parse(line);
+    const { time, level, msg, pid, hostname, role, ...rest } = JSON.parse(line);
     const levelName =
       { 10: 'trace', 20: 'debug', 30: 'info', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' }[level] ?? level;
     const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
