@@ -1,17 +1,24 @@
 /**
- * Driver supply index benchmark: location updates/s, "10 nearest available within 2 km"
- * queries/s and memory per driver, at 10k, 100k and 1M drivers spread uniformly over a
- * Paris-sized box, for
+ * Driver supply index benchmark: location updates/s (by driver id, and by handle), "10 nearest
+ * available within 2 km" queries/s and memory per driver, at 10k, 100k and 1M drivers spread
+ * uniformly over a Paris-sized box, for
  *   (a) the index (dist/dispatch/supply-index.js, build first),
  *   (b) an anchor in the same run: a naive uniform grid (a Map from cell key to an array of driver
  *       ids, positions in plain objects, ring-by-ring queries with early stop),
- *   (c) Redis GEOADD / GEOSEARCH through ioredis, pipelined, when REDIS_URL is set (up to 100k).
+ *   (c) Redis GEOADD / GEOSEARCH through ioredis, pipelined, when REDIS_URL is set,
+ *   (d) PostGIS nearest-neighbour (GiST index, `ORDER BY geom <-> point LIMIT 10`) when
+ *       DATABASE_URL is set and the server can create the `postgis` extension.
  * Every measurement runs in a fresh child process (interleaved, so load drifts hit all alike);
- * each figure is the median of RUNS runs. Writes the "Supply index" section of BENCHMARKS.md.
+ * each figure is the median of RUNS runs, and is reported against the anchor of the same run.
+ * Writes the "Supply index" section of BENCHMARKS.md.
  *
- *   npm run bench:supply                                   # = npm run build && node --expose-gc bench/supply-index.mjs
- *   REDIS_URL=redis://127.0.0.1:6379 npm run bench:supply
+ *   npm run bench:supply                     # = npm run build && node --expose-gc bench/supply-index.mjs
+ *   REDIS_URL=redis://127.0.0.1:6379 DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:supply
  *   SIZES=10000,100000 RUNS=3 node --expose-gc bench/supply-index.mjs
+ *
+ * MAX_LOAD (default 1): waits, up to 15 minutes, until the 1-minute load average is below it before
+ * starting (0 starts at once). Redis and PostGIS keep their data under a unique key prefix / schema
+ * and delete it at the end, also when interrupted.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -25,12 +32,16 @@ const BOX = { south: 48.7, west: 2.05, north: 49.05, east: 2.65 };
 const RADIUS = 2_000;
 const LIMIT = 10;
 const STALE_AFTER_MS = 30_000;
+/** Moves per update phase (by id, then by handle), the first tenth to warm up. */
 const UPDATES = 3_000_000;
+const WARM_UP = UPDATES / 10;
 const REDIS_UPDATES = 300_000;
-const REDIS_MAX_DRIVERS = 100_000;
 const QUERY_SECONDS = 1;
+const EXTERNAL_SECONDS = 2;
 const BATCH = 1_000;
-/** The index's default grid, to count how many moves cross a cell. */
+/** A Redis or PostGIS size is skipped when its runs would take longer than this, by the smaller size's. */
+const EXTERNAL_BUDGET_SECONDS = 180;
+/** The index's base grid, to count how many moves cross a cell, and the anchor's cells. */
 const CELLS_PER_DEG_LAT = 256;
 const CELLS_PER_DEG_LNG = 192;
 
@@ -185,6 +196,35 @@ const memory = () => {
   return m.heapUsed + m.arrayBuffers;
 };
 
+const settle = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `run(from, to)` over [from, to) in chunks and times it, counting the GCs that started meanwhile. */
+const timeUpdates = async (run, from, to) => {
+  // In chunks, so the loop runs optimised code throughout, not the interpreter until on-stack
+  // replacement kicks in (which allocates, and would be charged to the index).
+  const chunked = (a, b) => {
+    for (let u = a; u < b; u += 10_000) run(u, Math.min(b, u + 10_000));
+  };
+  chunked(from, from + WARM_UP);
+  // Lets the background compiler finish and install the optimised code before timing.
+  await settle(250);
+  const gcTimes = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcTimes.push(entry.startTime);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const start = performance.now();
+  chunked(from + WARM_UP, to);
+  const end = performance.now();
+  // GC entries arrive asynchronously; count those that started while the updates ran.
+  await settle(100);
+  observer.disconnect();
+  return {
+    perSecond: ((to - from - WARM_UP) / (end - start)) * 1000,
+    gcs: gcTimes.filter((t) => t >= start && t <= end).length,
+  };
+};
+
 const timeQueries = (points, run) => {
   const q = { point: points[0], radiusMeters: RADIUS, limit: LIMIT, nowMs: 0, staleAfterMs: STALE_AFTER_MS };
   let found = 0;
@@ -229,7 +269,8 @@ const measureInProcess = async (impl, n, seed) => {
     import('../dist/domain/geo.js'),
   ]);
   const w = workload(n, seed);
-  const updates = moves(w, UPDATES);
+  // Two phases of moves: by id, then (the index only: the anchor has no handles) by handle.
+  const updates = moves(w, 2 * UPDATES);
   const points = queryPoints(w.random, 4096);
   const t0 = 1_700_000_000_000;
 
@@ -240,10 +281,9 @@ const measureInProcess = async (impl, n, seed) => {
   }
   const bytesPerDriver = (memory() - before) / n;
 
-  // Updates: one reused report object, so the figure is the index's cost, not the caller's.
+  // By id: one reused report object, so the figure is the index's own cost, not the caller's.
   const report = { lat: 0, lng: 0, heading: 90, seenAtMs: t0 };
-  const warm = UPDATES / 10;
-  const apply = (from, to) => {
+  const byId = (from, to) => {
     for (let u = from; u < to; u++) {
       report.lat = updates.lat[u];
       report.lng = updates.lng[u];
@@ -251,27 +291,21 @@ const measureInProcess = async (impl, n, seed) => {
       index.upsert(w.ids[updates.driver[u]], report);
     }
   };
-  // In chunks, so the loop runs optimised code throughout, not the interpreter until on-stack
-  // replacement kicks in (which allocates, and would be charged to the index).
-  const chunked = (run, from, to) => {
-    for (let u = from; u < to; u += 10_000) run(u, Math.min(to, u + 10_000));
-  };
-  chunked(apply, 0, warm);
-  // Lets the background compiler finish and install the optimised code before timing.
-  await new Promise((resolve) => setTimeout(resolve, 250));
-  const gcTimes = [];
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) gcTimes.push(entry.startTime);
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  const start = performance.now();
-  chunked(apply, warm, UPDATES);
-  const end = performance.now();
-  const updatesPerSecond = ((UPDATES - warm) / (end - start)) * 1000;
-  // GC entries arrive asynchronously; count those that started while the updates ran.
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  observer.disconnect();
-  const gcs = gcTimes.filter((t) => t >= start && t <= end).length;
+  const idPhase = await timeUpdates(byId, 0, UPDATES);
+  // Both at the same state here: their results must agree.
+  const nowMs = t0 + 1_000;
+  const sum = checksum(points, (q) => index.nearestAvailable(q), nowMs);
+
+  let handlePhase;
+  if (impl === 'ours') {
+    const handles = Int32Array.from(w.ids, (id) => index.handleOf(id));
+    const byHandle = (from, to) => {
+      for (let u = from; u < to; u++) {
+        index.move(handles[updates.driver[u]], updates.lat[u], updates.lng[u], 90, t0 + 1 + (u >>> 12));
+      }
+    };
+    handlePhase = await timeUpdates(byHandle, UPDATES, 2 * UPDATES);
+  }
 
   // The floor of any index keyed by driver id: the id lookup alone, same drivers, same order.
   let mapGetPerSecond;
@@ -282,25 +316,21 @@ const measureInProcess = async (impl, n, seed) => {
     const lookUp = (from, to) => {
       for (let u = from; u < to; u++) sum += slots.get(w.ids[updates.driver[u]]);
     };
-    chunked(lookUp, 0, warm);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    const begin = performance.now();
-    chunked(lookUp, warm, UPDATES);
-    mapGetPerSecond = ((UPDATES - warm) / (performance.now() - begin)) * 1000;
+    mapGetPerSecond = (await timeUpdates(lookUp, 0, UPDATES)).perSecond;
     if (sum < 0) console.error(sum);
   }
 
-  const nowMs = t0 + 1_000;
-  const sum = checksum(points, (q) => index.nearestAvailable(q), nowMs);
   const { queriesPerSecond } = timeQueries(points, (q) => {
     q.nowMs = nowMs;
     return index.nearestAvailable(q);
   });
   return {
-    updatesPerSecond,
+    updatesPerSecond: idPhase.perSecond,
+    handleUpdatesPerSecond: handlePhase?.perSecond,
     queriesPerSecond,
     bytesPerDriver,
-    gcsDuringUpdates: gcs,
+    gcsDuringUpdates: idPhase.gcs,
+    gcsDuringHandleUpdates: handlePhase?.gcs,
     mapGetPerSecond,
     crossingShare: updates.crossingShare,
     checksum: sum,
@@ -316,22 +346,23 @@ const measureRedis = async (n, seed) => {
     const w = workload(n, seed);
     const updates = moves(w, REDIS_UPDATES);
     const points = queryPoints(w.random, 4096);
-    const pipelined = async (count, add) => {
-      for (let from = 0; from < count; from += BATCH) {
+    const pipelined = async (count, add, batch = BATCH) => {
+      for (let from = 0; from < count; from += batch) {
         const pipeline = redis.pipeline();
-        for (let i = from; i < Math.min(count, from + BATCH); i++) add(pipeline, i);
+        for (let i = from; i < Math.min(count, from + batch); i++) add(pipeline, i);
         const results = await pipeline.exec();
         for (const [error] of results) if (error) throw error;
       }
     };
-    await redis.del(key);
+    let start = performance.now();
     await pipelined(n, (p, i) => p.geoadd(key, w.lng[i], w.lat[i], w.ids[i]));
+    const loadSeconds = (performance.now() - start) / 1000;
     const bytesPerDriver = Number(await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) / n;
 
     await pipelined(REDIS_UPDATES / 10, (p, u) =>
       p.geoadd(key, updates.lng[u], updates.lat[u], w.ids[updates.driver[u]]),
     );
-    let start = performance.now();
+    start = performance.now();
     await pipelined(REDIS_UPDATES, (p, u) =>
       p.geoadd(key, updates.lng[u], updates.lat[u], w.ids[updates.driver[u]]),
     );
@@ -352,24 +383,127 @@ const measureRedis = async (n, seed) => {
         LIMIT,
       );
     };
-    await pipelined(2_000, search);
+    // Batches small enough to keep the time box even where a search takes a millisecond.
+    const queryBatch = 100;
+    await pipelined(500, search, queryBatch);
     let count = 0;
     start = performance.now();
     do {
-      await pipelined(BATCH, (p, i) => search(p, count + i));
-      count += BATCH;
-    } while (performance.now() - start < QUERY_SECONDS * 1000);
+      await pipelined(queryBatch, (p, i) => search(p, count + i), queryBatch);
+      count += queryBatch;
+    } while (performance.now() - start < EXTERNAL_SECONDS * 1000);
     const queriesPerSecond = (count / (performance.now() - start)) * 1000;
-    return { updatesPerSecond, queriesPerSecond, bytesPerDriver, size: n };
+    return { updatesPerSecond, queriesPerSecond, bytesPerDriver, loadSeconds, size: n };
   } finally {
     await redis.del(key);
     redis.disconnect();
   }
 };
 
+/** PostGIS in the orchestrator's schema: a table per run, dropped at its end. */
+const measurePostgis = async (n, seed, schema) => {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await client.connect();
+  const table = `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(`drivers_${process.pid}`)}`;
+  try {
+    await client.query(`SET search_path = ${pg.escapeIdentifier(schema)}, public`);
+    // JIT compiles the plan of a nearest-neighbour query with a distance filter for hundreds of ms.
+    await client.query('SET jit = off');
+    await client.query(`CREATE TABLE ${table} (id uuid PRIMARY KEY, geom geometry(Point, 4326) NOT NULL)`);
+    const w = workload(n, seed);
+    const points = queryPoints(w.random, 4096);
+    const updates = moves(w, 2 * REDIS_UPDATES);
+
+    // Bulk load: 10,000 rows per INSERT … SELECT FROM unnest, the index built after.
+    const start = performance.now();
+    await client.query('BEGIN');
+    for (let from = 0; from < n; from += 10_000) {
+      const to = Math.min(n, from + 10_000);
+      await client.query(
+        `INSERT INTO ${table} (id, geom)
+         SELECT id, ST_SetSRID(ST_MakePoint(lng, lat), 4326)
+         FROM unnest($1::uuid[], $2::float8[], $3::float8[]) AS v(id, lat, lng)`,
+        [w.ids.slice(from, to), Array.from(w.lat.subarray(from, to)), Array.from(w.lng.subarray(from, to))],
+      );
+    }
+    await client.query('COMMIT');
+    await client.query(`CREATE INDEX ON ${table} USING gist (geom)`);
+    await client.query(`ANALYZE ${table}`);
+    const loadSeconds = (performance.now() - start) / 1000;
+    const { rows: size } = await client.query('SELECT pg_total_relation_size($1::regclass) AS bytes', [
+      table,
+    ]);
+    const bytesPerDriver = Number(size[0].bytes) / n;
+
+    // Updates: UPDATE … FROM unnest by id, 1,000 reports per statement (the latest of a driver
+    // when it moved twice), 10 statements per transaction.
+    let u = 0;
+    const updateBatch = async () => {
+      const latest = new Map();
+      for (const end = u + BATCH; u < end; u++) latest.set(updates.driver[u], u);
+      const rows = [...latest.values()];
+      await client.query(
+        `UPDATE ${table} AS t SET geom = ST_SetSRID(ST_MakePoint(v.lng, v.lat), 4326)
+         FROM unnest($1::uuid[], $2::float8[], $3::float8[]) AS v(id, lat, lng) WHERE t.id = v.id`,
+        [
+          rows.map((r) => w.ids[updates.driver[r]]),
+          rows.map((r) => updates.lat[r]),
+          rows.map((r) => updates.lng[r]),
+        ],
+      );
+      return rows.length;
+    };
+    const updateFor = async (seconds) => {
+      let rows = 0;
+      const begin = performance.now();
+      do {
+        await client.query('BEGIN');
+        for (let i = 0; i < 10; i++) rows += await updateBatch();
+        await client.query('COMMIT');
+      } while (performance.now() - begin < seconds * 1000 && u + 10 * BATCH <= updates.driver.length);
+      return (rows / (performance.now() - begin)) * 1000;
+    };
+    await updateFor(0.2);
+    const updatesPerSecond = await updateFor(EXTERNAL_SECONDS);
+
+    const nearest = {
+      name: `nearest_${process.pid}`,
+      text: `SELECT id FROM ${table} ORDER BY geom <-> ST_SetSRID(ST_MakePoint($1, $2), 4326) LIMIT ${LIMIT}`,
+    };
+    const queryFor = async (seconds) => {
+      let count = 0;
+      const begin = performance.now();
+      do {
+        const point = points[count & (points.length - 1)];
+        await client.query({ ...nearest, values: [point.lng, point.lat] });
+        count++;
+      } while (performance.now() - begin < seconds * 1000);
+      return (count / (performance.now() - begin)) * 1000;
+    };
+    await queryFor(0.2);
+    const queriesPerSecond = await queryFor(EXTERNAL_SECONDS);
+    return { updatesPerSecond, queriesPerSecond, bytesPerDriver, loadSeconds, size: n };
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+    await client.query(`DROP TABLE IF EXISTS ${table}`);
+    await client.end();
+  }
+};
+
 if (process.argv[2] === '--child') {
-  const [impl, n, seed] = [process.argv[3], Number(process.argv[4]), Number(process.argv[5])];
-  const result = impl === 'redis' ? await measureRedis(n, seed) : await measureInProcess(impl, n, seed);
+  const [impl, n, seed, schema] = [
+    process.argv[3],
+    Number(process.argv[4]),
+    Number(process.argv[5]),
+    process.argv[6],
+  ];
+  const result =
+    impl === 'redis'
+      ? await measureRedis(n, seed)
+      : impl === 'postgis'
+        ? await measurePostgis(n, seed, schema)
+        : await measureInProcess(impl, n, seed);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 }
@@ -379,123 +513,280 @@ if (process.argv[2] === '--child') {
 const { median, writeSection } = await import('./lib.mjs');
 if (typeof globalThis.gc !== 'function') {
   console.error('Run with node --expose-gc (npm run bench:supply).');
+  process.exit(1);
 }
 const SIZES = (process.env.SIZES ?? '10000,100000,1000000').split(',').map(Number);
 const RUNS = Number(process.env.RUNS ?? 5);
+const MAX_LOAD = Number(process.env.MAX_LOAD ?? 1);
 const redisUrl = process.env.REDIS_URL;
+const databaseUrl = process.env.DATABASE_URL;
 
+/** Why PostGIS is not in the table, or the schema it works in. */
+const postgis = { schema: undefined, createdExtension: false, skipped: undefined };
+const setUpPostgis = async () => {
+  if (!databaseUrl) {
+    postgis.skipped = 'DATABASE_URL is not set';
+    return;
+  }
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: databaseUrl });
+  try {
+    await client.connect();
+    const schema = `bench_supply_${process.pid}_${Date.now()}`;
+    const { rows: installed } = await client.query(
+      "SELECT extnamespace::regnamespace::text AS schema FROM pg_extension WHERE extname = 'postgis'",
+    );
+    const { rows: available } = await client.query(
+      "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'",
+    );
+    if (installed.length === 0 && available.length === 0) {
+      postgis.skipped = 'the server has no postgis extension to create (install PostGIS for its PostgreSQL)';
+      return;
+    }
+    await client.query(`CREATE SCHEMA ${pg.escapeIdentifier(schema)}`);
+    postgis.schema = schema;
+    if (installed.length === 0) {
+      // In our own schema, so that dropping it at the end leaves the database as it was.
+      await client.query(`CREATE EXTENSION postgis SCHEMA ${pg.escapeIdentifier(schema)}`);
+      postgis.createdExtension = true;
+    }
+  } catch (error) {
+    postgis.skipped = `PostgreSQL refused: ${error.message}`;
+  } finally {
+    await client.end().catch(() => {});
+  }
+};
+
+const tearDownPostgis = async () => {
+  if (!postgis.schema) return;
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: databaseUrl });
+  try {
+    await client.connect();
+    // Drops the extension too when we created it there.
+    await client.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(postgis.schema)} CASCADE`);
+    postgis.schema = undefined;
+  } finally {
+    await client.end().catch(() => {});
+  }
+};
+
+const children = new Set();
 const child = async (impl, n, seed) => {
   const proc = spawn(
     process.execPath,
-    ['--expose-gc', '--max-old-space-size=4096', SELF, '--child', impl, String(n), String(seed)],
+    [
+      '--expose-gc',
+      '--max-old-space-size=4096',
+      SELF,
+      '--child',
+      impl,
+      String(n),
+      String(seed),
+      postgis.schema ?? '',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'], env: process.env },
   );
+  children.add(proc);
   let out = '';
   proc.stdout.on('data', (chunk) => {
     out += chunk;
   });
   const [code] = await once(proc, 'exit');
+  children.delete(proc);
   if (code !== 0) throw new Error(`${impl} at ${n} drivers exited with ${code}`);
   return JSON.parse(out.trim().split('\n').pop());
 };
 
+// An interrupted run still deletes what it left in Redis (the child's own cleanup) and PostgreSQL.
+process.once('SIGINT', async () => {
+  for (const proc of children) proc.kill('SIGINT');
+  await tearDownPostgis().catch(() => {});
+  process.exit(130);
+});
+
+const waitForQuiet = async () => {
+  if (!(MAX_LOAD > 0)) return;
+  const deadline = Date.now() + 15 * 60_000;
+  while (loadavg()[0] >= MAX_LOAD && Date.now() < deadline) {
+    console.error(`1-minute load ${loadavg()[0].toFixed(2)} >= ${MAX_LOAD}: waiting…`);
+    await settle(15_000);
+  }
+};
+
+await waitForQuiet();
+await setUpPostgis();
 const loadBefore = loadavg();
 const startedAt = new Date();
 const results = new Map();
 const loadAtSize = new Map();
-for (const n of SIZES) {
-  loadAtSize.set(n, loadavg()[0]);
-  const impls = ['ours', 'naive', ...(redisUrl && n <= REDIS_MAX_DRIVERS ? ['redis'] : [])];
-  for (let run = 0; run < RUNS; run++) {
-    for (const impl of impls) {
-      const r = await child(impl, n, 1_000 + run);
-      const key = `${impl}:${n}`;
-      if (!results.has(key)) results.set(key, []);
-      results.get(key).push(r);
-      console.error(
-        `${String(n).padStart(8)} ${impl.padEnd(6)} run ${run + 1}: ` +
-          `${Math.round(r.updatesPerSecond).toLocaleString('en')} updates/s, ` +
-          `${Math.round(r.queriesPerSecond).toLocaleString('en')} queries/s, ${r.bytesPerDriver.toFixed(0)} B/driver` +
-          (r.gcsDuringUpdates !== undefined ? `, ${r.gcsDuringUpdates} GCs during updates` : '') +
-          (r.checksum !== undefined ? `, checksum ${r.checksum}` : ''),
-      );
-    }
-    const ours = results.get(`ours:${n}`).at(-1);
-    const naive = results.get(`naive:${n}`).at(-1);
-    if (ours.checksum !== naive.checksum) {
-      console.error(`WARNING: results differ at ${n} drivers: ${ours.checksum} vs ${naive.checksum}`);
+/** Per external system, the size it stopped at and why. */
+const capped = new Map();
+/** Per external system, the last size measured and how long its runs took, to budget the next. */
+const lastExternal = new Map();
+
+const externalFits = (impl, n) => {
+  if (capped.has(impl)) return false;
+  const last = lastExternal.get(impl);
+  if (!last) return true;
+  // Loading grows with the drivers; the timed phases do not.
+  const projected = RUNS * (last.loadSeconds * (n / last.n) + last.otherSeconds);
+  if (projected <= EXTERNAL_BUDGET_SECONDS) return true;
+  capped.set(
+    impl,
+    `stopped before ${n.toLocaleString('en')} drivers: ${RUNS} runs would take about ${Math.round(projected)} s`,
+  );
+  return false;
+};
+
+try {
+  for (const n of SIZES) {
+    loadAtSize.set(n, loadavg()[0]);
+    const impls = ['ours', 'naive'];
+    if (redisUrl && externalFits('redis', n)) impls.push('redis');
+    if (postgis.schema && externalFits('postgis', n)) impls.push('postgis');
+    for (let run = 0; run < RUNS; run++) {
+      for (const impl of impls) {
+        const began = performance.now();
+        const r = await child(impl, n, 1_000 + run);
+        if (impl === 'redis' || impl === 'postgis') {
+          const seconds = (performance.now() - began) / 1000;
+          lastExternal.set(impl, { n, loadSeconds: r.loadSeconds, otherSeconds: seconds - r.loadSeconds });
+          // Lets the server finish its own background work (PostgreSQL writes out what it loaded).
+          await settle(2_000);
+        }
+        const key = `${impl}:${n}`;
+        if (!results.has(key)) results.set(key, []);
+        results.get(key).push(r);
+        console.error(
+          `${String(n).padStart(8)} ${impl.padEnd(7)} run ${run + 1}: ` +
+            `${Math.round(r.updatesPerSecond).toLocaleString('en')} updates/s` +
+            (r.handleUpdatesPerSecond
+              ? ` (${Math.round(r.handleUpdatesPerSecond).toLocaleString('en')} by handle)`
+              : '') +
+            `, ${Math.round(r.queriesPerSecond).toLocaleString('en')} queries/s, ${r.bytesPerDriver.toFixed(0)} B/driver` +
+            (r.gcsDuringUpdates !== undefined ? `, ${r.gcsDuringUpdates} GCs during updates` : '') +
+            (r.gcsDuringHandleUpdates !== undefined ? ` (${r.gcsDuringHandleUpdates} by handle)` : '') +
+            (r.checksum !== undefined ? `, checksum ${r.checksum}` : ''),
+        );
+      }
+      const ours = results.get(`ours:${n}`).at(-1);
+      const naive = results.get(`naive:${n}`).at(-1);
+      if (ours.checksum !== naive.checksum) {
+        console.error(`WARNING: results differ at ${n} drivers: ${ours.checksum} vs ${naive.checksum}`);
+      }
     }
   }
+} finally {
+  await tearDownPostgis();
 }
 const loadAfter = loadavg();
 
-const fmt = (x) => Math.round(x).toLocaleString('en');
-const ratio = (a, b) => (b ? `${(a / b).toFixed(2)}` : '–');
+const fmt = (x) => (x === undefined ? '—' : Math.round(x).toLocaleString('en'));
+const ratio = (a, b) => (a !== undefined && b ? (a / b).toFixed(2) : '—');
 const med = (impl, n, field) => {
   const runs = results.get(`${impl}:${n}`);
   return runs ? median(runs.map((r) => r[field])) : undefined;
 };
-const label = { ours: '**supply index**', naive: 'naive grid (anchor)', redis: 'Redis GEOADD / GEOSEARCH' };
+const label = {
+  ours: '**supply index**',
+  naive: 'naive grid (anchor)',
+  redis: 'Redis GEOADD / GEOSEARCH',
+  postgis: 'PostGIS, GiST nearest-neighbour',
+};
 const rows = [];
 for (const n of SIZES) {
-  for (const impl of ['ours', 'naive', 'redis']) {
-    if (!results.has(`${impl}:${n}`)) continue;
+  const nUp = med('naive', n, 'updatesPerSecond');
+  const nQs = med('naive', n, 'queriesPerSecond');
+  const nMem = med('naive', n, 'bytesPerDriver');
+  for (const impl of ['ours', 'naive', 'redis', 'postgis']) {
+    if (!results.has(`${impl}:${n}`) && impl !== 'redis' && impl !== 'postgis') continue;
+    if ((impl === 'redis' && !redisUrl) || (impl === 'postgis' && postgis.skipped)) continue;
     const up = med(impl, n, 'updatesPerSecond');
+    const byHandle = med(impl, n, 'handleUpdatesPerSecond');
     const qs = med(impl, n, 'queriesPerSecond');
     const mem = med(impl, n, 'bytesPerDriver');
-    const nUp = med('naive', n, 'updatesPerSecond');
-    const nQs = med('naive', n, 'queriesPerSecond');
-    const nMem = med('naive', n, 'bytesPerDriver');
-    const rUp = med('redis', n, 'updatesPerSecond');
-    const rQs = med('redis', n, 'queriesPerSecond');
-    const rMem = med('redis', n, 'bytesPerDriver');
     rows.push(
-      `| ${fmt(n)} | ${label[impl]} | ${fmt(up)} | ${ratio(up, nUp)} | ${rUp ? ratio(up, rUp) : '–'} | ` +
-        `${fmt(qs)} | ${ratio(qs, nQs)} | ${rQs ? ratio(qs, rQs) : '–'} | ${fmt(mem)} | ${ratio(mem, nMem)} | ${rMem ? ratio(mem, rMem) : '–'} |`,
+      `| ${fmt(n)} | ${label[impl]} | ${fmt(up)} | ${ratio(up, nUp)} | ${fmt(byHandle)} | ${ratio(byHandle, nUp)} | ` +
+        `${fmt(qs)} | ${ratio(qs, nQs)} | ${fmt(mem)} | ${ratio(mem, nMem)} |`,
     );
   }
 }
+const versus = SIZES.map((n) => {
+  const qs = med('ours', n, 'queriesPerSecond');
+  const up = med('ours', n, 'updatesPerSecond');
+  const handle = med('ours', n, 'handleUpdatesPerSecond');
+  const cell = (impl) =>
+    results.has(`${impl}:${n}`)
+      ? `${ratio(qs, med(impl, n, 'queriesPerSecond'))} | ${ratio(up, med(impl, n, 'updatesPerSecond'))} | ${ratio(handle, med(impl, n, 'updatesPerSecond'))}`
+      : '— | — | —';
+  return `| ${fmt(n)} | ${cell('redis')} | ${cell('postgis')} |`;
+});
 const crossing = median(SIZES.map((n) => med('ours', n, 'crossingShare')));
 const floor = SIZES.map((n) => `${fmt(n)}: ${fmt(med('ours', n, 'mapGetPerSecond'))}/s`).join(', ');
-const gcs = SIZES.map((n) => `${fmt(n)}: ${med('ours', n, 'gcsDuringUpdates')}`).join(', ');
+const gcs = SIZES.map(
+  (n) =>
+    `${fmt(n)}: ${med('ours', n, 'gcsDuringUpdates')} by id, ${med('ours', n, 'gcsDuringHandleUpdates')} by handle`,
+).join('; ');
 const agree = SIZES.every((n) =>
   results.get(`ours:${n}`).every((r, i) => r.checksum === results.get(`naive:${n}`)[i].checksum),
 );
 const load = (l) => l.map((x) => x.toFixed(2)).join(' / ');
+const external = (impl, name) => {
+  if (impl === 'redis' && !redisUrl) return `${name}: not run (set REDIS_URL).`;
+  if (impl === 'postgis' && postgis.skipped) return `${name}: not run (${postgis.skipped}).`;
+  const sizes = SIZES.filter((n) => results.has(`${impl}:${n}`)).map(fmt);
+  return `${name}: run at ${sizes.join(', ')} drivers${capped.has(impl) ? `; ${capped.get(impl)}` : ''}.`;
+};
 
 const body = `Measured by \`npm run bench:supply\` (\`bench/supply-index.mjs\`) on ${startedAt.toISOString().slice(0, 10)},
 Node ${process.version}, one core per measurement on the shared 2-core machine; load average (1 / 5 / 15 min)
 ${load(loadBefore)} at the start and ${load(loadAfter)} at the end (1-minute load as each size began:
 ${SIZES.map((n) => `${fmt(n)}: ${loadAtSize.get(n).toFixed(2)}`).join(', ')}; the benchmark itself accounts for about 1). Each figure is the median of ${RUNS} runs, each
-run in a fresh process (implementations interleaved).
+run in a fresh process (implementations interleaved), and every ratio is to the naive grid of the same runs.
 
 Workload: drivers uniform over the Paris box of \`src/domain/city.ts\` (about 39 km × 44 km); 80% available,
-10% offered, 10% on a ride. **Updates**: ${fmt(UPDATES - UPDATES / 10)} timed moves (after ${fmt(UPDATES / 10)} to warm up) of
-50–250 m in a random direction by random drivers, ${(crossing * 100).toFixed(0)}% of them into another cell; one
-report object is reused so the figure is the index's own cost. **Queries**: "10 nearest available within 2 km" at
-random points of the box, for ${QUERY_SECONDS} s. **Memory**: growth of V8 heap + ArrayBuffers (typed arrays live
-outside the V8 heap, so both are counted) across inserting all drivers, after full GCs, divided by drivers; the
-driver id strings (UUIDs) exist before and are not counted.
+10% offered, 10% on a ride. **Updates**: ${fmt(UPDATES - WARM_UP)} timed moves (after ${fmt(WARM_UP)} to warm up) of
+50–250 m in a random direction by random drivers, ${(crossing * 100).toFixed(0)}% of them into another 1/256° × 1/192° cell;
+first by driver id (\`upsert\`, one reused report object, so the figure is the index's own cost), then as many
+again by handle (\`move(handleOf(id), lat, lng, heading, seenAtMs)\`, handles taken once). **Queries**: "10 nearest
+available within 2 km" at random points of the box, for ${QUERY_SECONDS} s. **Memory**: growth of V8 heap + ArrayBuffers
+(typed arrays live outside the V8 heap, so both are counted) across inserting all drivers, after full GCs, divided
+by drivers; the driver id strings (UUIDs) exist before and are not counted.
 
-The anchor is a naive uniform grid written in the bench file: same cells (1/256° × 1/192°), a \`Map\` from cell
-key to an array of driver ids, one plain object per driver, haversine on every driver of each visited cell and
-ring-by-ring search with early stop. Redis (${redisUrl ? 'run' : 'not run: set REDIS_URL'}): one \`GEOADD\` per update
-and \`GEOSEARCH … FROMLONLAT … BYRADIUS 2 km ASC COUNT 10\` per query, pipelined by ${BATCH} through ioredis over
-loopback (round trips included); it does not filter by state or staleness, its memory is \`MEMORY USAGE\` of the
-key, and it is capped at ${fmt(REDIS_MAX_DRIVERS)} drivers (and ${fmt(REDIS_UPDATES)} updates per run) because it is slow to load.
+The anchor is a naive uniform grid written in the bench file: cells of 1/256° × 1/192°, a \`Map\` from cell key to an
+array of driver ids, one plain object per driver, haversine on every driver of each visited cell and ring-by-ring
+search with early stop; it has no handles, so its updates are by id only (both ratio columns divide by them).
+${external('redis', 'Redis')} One \`GEOADD\` per update and \`GEOSEARCH … FROMLONLAT … BYRADIUS 2 km ASC COUNT 10\` per
+query through ioredis over loopback, pipelined (${fmt(BATCH)} updates, 100 queries per round trip, round trips included),
+${fmt(REDIS_UPDATES)} updates then ${EXTERNAL_SECONDS} s of queries per run; it does not filter by state or staleness; its memory is
+\`MEMORY USAGE\` of the key.
+${external('postgis', 'PostGIS')} A table (\`id uuid\` primary key, \`geom geometry(Point, 4326)\`) in a schema of its own,
+loaded by \`INSERT … SELECT FROM unnest\` (10,000 rows a statement), GiST index built after, \`ANALYZE\`d. Updates: \`UPDATE … FROM
+unnest(…) WHERE t.id = v.id\`, 1,000 reports per statement (a driver's latest when it moved twice in one), 10 statements
+per transaction, for ${EXTERNAL_SECONDS} s; the figure is rows updated per second. Queries: \`SELECT id … ORDER BY geom <-> ST_SetSRID(ST_MakePoint($1, $2), 4326)
+LIMIT 10\` as a prepared statement with \`jit = off\`, **sequential on one connection** (each a round trip; the
+server gets the second core), for ${EXTERNAL_SECONDS} s; it orders by planar distance in degrees and filters nothing (no radius,
+state or staleness). Its memory is \`pg_total_relation_size\` (table, primary key and GiST index).
 
-| drivers | implementation | updates/s | × naive | × Redis | queries/s | × naive | × Redis | bytes/driver | × naive | × Redis |
-|---|---|---|---|---|---|---|---|---|---|---|
+| drivers | implementation | updates/s by id | × naive | updates/s by handle | × naive | queries/s | × naive | bytes/driver | × naive |
+|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-Results of the index and the anchor agree (sum of distances over the first 200 queries of every run):
-${agree ? 'yes' : '**no**'}. Garbage collections during the timed updates of the index (median per run): ${gcs}.
+The supply index against the external systems, same runs (its figure divided by theirs):
+
+| drivers | queries × Redis | updates by id × Redis | by handle × Redis | queries × PostGIS | updates by id × PostGIS | by handle × PostGIS |
+|---|---|---|---|---|---|---|
+${versus.join('\n')}
+
+Results of the index and the anchor agree (sum of distances over the first 200 queries of every run, after the
+updates by id): ${agree ? 'yes' : '**no**'}. Garbage collections during the timed updates of the index (median per run): ${gcs}.
 The floor of any index keyed by driver id on this machine, a bare \`Map<string, number>.get\` of the id in the
 same order as the updates: ${floor}.
-Reproduce with:
+Reproduce with (PostgreSQL needs the PostGIS extension installed; either variable can be left out):
 
 \`\`\`sh
-REDIS_URL=redis://127.0.0.1:6379 npm run bench:supply
+REDIS_URL=redis://127.0.0.1:6379 DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:supply
 \`\`\`
 `;
 

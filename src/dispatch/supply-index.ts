@@ -205,6 +205,10 @@ export const createSupplyIndex = (options: SupplyIndexOptions = {}) => {
   }
   const nRows = 180 * rowsPerDeg;
   const nCols = 360 * colsPerDeg;
+  // Cell sizes in degrees, to multiply by where a search would divide (the rounding is far below
+  // EDGE_EPS).
+  const rowDegrees = 1 / rowsPerDeg;
+  const colDegrees = 1 / colsPerDeg;
   /** A cell split `level` times splits again above this many drivers, and merges below the other. */
   const splitLimit = new Float64Array(MAX_SPLITS + 1);
   const mergeLimit = new Float64Array(MAX_SPLITS + 1);
@@ -603,6 +607,8 @@ export const createSupplyIndex = (options: SupplyIndexOptions = {}) => {
   let subSide = 0;
   let subTop = 0;
   let subLeft = 0;
+  let subRowDegrees = 0;
+  let subColDegrees = 0;
   /** Rings up to this many cells are searched nearest cell first. */
   const SORTED_RING = 48;
   const growRing = () => {
@@ -719,18 +725,18 @@ export const createSupplyIndex = (options: SupplyIndexOptions = {}) => {
    * A lower bound (squared) of the distance to any point of row `row` of the grid with
    * `perDeg` rows per degree (the cells', or a split cell's sub-cells').
    */
-  const rowLow2 = (row: number, perDeg: number): number => {
-    const south = row / perDeg - 90;
-    const north = (row + 1) / perDeg - 90;
+  const rowLow2 = (row: number, degreesPerRow: number): number => {
+    const south = row * degreesPerRow - 90;
+    const north = (row + 1) * degreesPerRow - 90;
     const gap = south > qLat ? south - qLat : qLat > north ? qLat - north : 0;
     const g = gap > EDGE_EPS ? gap - EDGE_EPS : 0;
     return qKLat * g * g;
   };
 
   /** The same for a column, numbered from -180° without wrapping, so it lies beside the query's. */
-  const colLow2 = (col: number, perDeg: number): number => {
-    const west = col / perDeg - 180;
-    const east = (col + 1) / perDeg - 180;
+  const colLow2 = (col: number, degreesPerCol: number): number => {
+    const west = col * degreesPerCol - 180;
+    const east = (col + 1) * degreesPerCol - 180;
     const gap = west > qLng ? west - qLng : qLng > east ? qLng - east : 0;
     const g = gap > EDGE_EPS ? gap - EDGE_EPS : 0;
     return qKLng * g * g;
@@ -738,7 +744,7 @@ export const createSupplyIndex = (options: SupplyIndexOptions = {}) => {
 
   /** Adds sub-cell (r, c) of the split cell being searched to its ring, in order, unless it is beyond the threshold. */
   const addSubCell = (r: number, c: number): void => {
-    const low = rowLow2(r, rowsPerDeg * subSide) + colLow2(c, colsPerDeg * subSide);
+    const low = rowLow2(r, subRowDegrees) + colLow2(c, subColDegrees);
     if (low > qThr2) return;
     let i = subRingCount++;
     for (; i > 0 && subRingLow2[i - 1]! > low; i--) {
@@ -757,8 +763,9 @@ export const createSupplyIndex = (options: SupplyIndexOptions = {}) => {
     const level = cellLists & LEVEL_MASK;
     const start = cellLists >> LEVEL_BITS;
     const side = 1 << level;
-    const rowsPer = rowsPerDeg * side;
-    const colsPer = colsPerDeg * side;
+    // Exact: side is a power of 2.
+    subRowDegrees = rowDegrees / side;
+    subColDegrees = colDegrees / side;
     // Sub-rows and sub-columns numbered over the whole globe, at this cell's resolution.
     const top = row * side;
     const bottom = top + side - 1;
@@ -798,10 +805,10 @@ export const createSupplyIndex = (options: SupplyIndexOptions = {}) => {
       }
       if (qCap === 0) continue;
       let gap2 = Number.POSITIVE_INFINITY;
-      if (r0 - k > top) gap2 = rowLow2(r0 - k - 1, rowsPer);
-      if (r0 + k < bottom) gap2 = Math.min(gap2, rowLow2(r0 + k + 1, rowsPer));
-      if (c0 - k > left) gap2 = Math.min(gap2, colLow2(c0 - k - 1, colsPer));
-      if (c0 + k < right) gap2 = Math.min(gap2, colLow2(c0 + k + 1, colsPer));
+      if (r0 - k > top) gap2 = rowLow2(r0 - k - 1, subRowDegrees);
+      if (r0 + k < bottom) gap2 = Math.min(gap2, rowLow2(r0 + k + 1, subRowDegrees));
+      if (c0 - k > left) gap2 = Math.min(gap2, colLow2(c0 - k - 1, subColDegrees));
+      if (c0 + k < right) gap2 = Math.min(gap2, colLow2(c0 + k + 1, subColDegrees));
       if (gap2 > qThr2) break;
     }
   };
@@ -820,7 +827,7 @@ export const createSupplyIndex = (options: SupplyIndexOptions = {}) => {
     if (ringCount === ringDr.length) growRing();
     ringDr[ringCount] = dr;
     ringDc[ringCount] = dc;
-    ringLow2[ringCount] = rowLow2(qR0 + dr, rowsPerDeg) + colLow2(qC0 + dc, colsPerDeg);
+    ringLow2[ringCount] = rowLow2(qR0 + dr, rowDegrees) + colLow2(qC0 + dc, colDegrees);
     ringCount++;
   };
 
@@ -957,9 +964,9 @@ export const createSupplyIndex = (options: SupplyIndexOptions = {}) => {
       if (cap === 0) continue;
       // Nothing in the next ring can be closer than this.
       let gap2 = Number.POSITIVE_INFINITY;
-      if (k < rowsNeeded) gap2 = Math.min(rowLow2(qR0 + k + 1, rowsPerDeg), rowLow2(qR0 - k - 1, rowsPerDeg));
+      if (k < rowsNeeded) gap2 = Math.min(rowLow2(qR0 + k + 1, rowDegrees), rowLow2(qR0 - k - 1, rowDegrees));
       if (k < colsNeeded) {
-        gap2 = Math.min(gap2, colLow2(qC0 + k + 1, colsPerDeg), colLow2(qC0 - k - 1, colsPerDeg));
+        gap2 = Math.min(gap2, colLow2(qC0 + k + 1, colDegrees), colLow2(qC0 - k - 1, colDegrees));
       }
       if (gap2 > qThr2) break;
     }
