@@ -592,6 +592,8 @@ describeEachBackend('the ride lifecycle under random actors, through the HTTP AP
     bench.t = await startTestPlatform(backend, {
       PEAKRIDE_OFFER_TIMEOUT_SECONDS: String(OFFER_TIMEOUT_SECONDS),
       PEAKRIDE_SEARCH_WINDOW_SECONDS: String(SEARCH_WINDOW_SECONDS),
+      // Random runs are short: a shortage must be matched within one, not after the default 1.5 s.
+      PEAKRIDE_BATCH_WINDOW_MS: '100',
     });
   });
   afterAll(() => bench.t?.close());
