@@ -6,6 +6,7 @@ import type { City } from '../domain/city.js';
 import { distanceMeters, type LatLng } from '../domain/geo.js';
 import type { Ride } from '../domain/ride.js';
 import type { FlowDeps, Offer } from './ports.js';
+import { repeat } from './repeat.js';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -310,20 +311,7 @@ export const createDispatcher = (
     }
   };
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let stopped = true;
-
-  const loop = (intervalMs: number) => {
-    timer = setTimeout(() => {
-      running = sweep()
-        .catch((error) => logger.error({ err: error }, 'dispatch sweep failed'))
-        .finally(() => {
-          running = undefined;
-          if (!stopped) loop(intervalMs);
-        });
-    }, intervalMs);
-  };
+  const sweeps = repeat(sweep, (error) => logger.error({ err: error }, 'dispatch sweep failed'));
 
   return {
     sweep,
@@ -341,17 +329,13 @@ export const createDispatcher = (
     get lastBatch(): BatchOutcome | undefined {
       return lastBatch;
     },
-    start(intervalMs: number): void {
-      stopped = false;
-      loop(intervalMs);
-    },
+    start: sweeps.start,
     async stop(): Promise<void> {
-      stopped = true;
-      clearTimeout(timer);
+      const stopping = sweeps.stop();
       clearTimeout(batchTimer);
       batchTimer = undefined;
       waiting.clear();
-      await running;
+      await stopping;
       await batches;
     },
   };

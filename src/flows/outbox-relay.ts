@@ -1,5 +1,6 @@
 import type { Logger } from './dispatch.js';
 import type { EventBus, UnitOfWork } from './ports.js';
+import { repeat } from './repeat.js';
 
 export interface OutboxRelayOptions {
   /** Pause between rounds once the outbox is empty. */
@@ -30,40 +31,21 @@ export const createOutboxRelay = (
       return messages.length;
     });
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let stopped = true;
-
   /** Rounds back to back while they come back full: a backlog is drained without waiting. */
   const drain = async () => {
     let published = batchSize;
-    while (!stopped && published === batchSize) published = await relayOnce();
+    while (!rounds.stopped && published === batchSize) published = await relayOnce();
   };
 
-  const loop = () => {
-    timer = setTimeout(() => {
-      running = drain()
-        .catch((error) => logger.warn({ err: error }, 'outbox relay round failed; retrying'))
-        .finally(() => {
-          running = undefined;
-          if (!stopped) loop();
-        });
-    }, intervalMs);
-  };
+  const rounds = repeat(drain, (error) => logger.warn({ err: error }, 'outbox relay round failed; retrying'));
 
   return {
     relayOnce,
     start(): void {
-      if (!stopped) return;
-      stopped = false;
-      loop();
+      rounds.start(intervalMs);
     },
     /** Lets the current round finish; rows it did not claim stay for the next relay to run. */
-    async stop(): Promise<void> {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
+    stop: rounds.stop,
   };
 };
 

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from './dispatch.js';
 import type { UnitOfWork } from './ports.js';
+import { repeat } from './repeat.js';
 
 export interface PartitionOptions {
   /** Every partition there is (the served cities). */
@@ -24,9 +25,6 @@ export const createPartitionKeeper = (uow: UnitOfWork, options: PartitionOptions
   const tickMs = Math.max(50, Math.floor(options.ttlMs / 3));
   /** Partition → until when this process may act on it (its own clock, with a margin). */
   const held = new Map<string, number>();
-  let timer: NodeJS.Timeout | undefined;
-  let ticking: Promise<void> | undefined;
-  let stopped = true;
 
   const validUntil = () => Date.now() + options.ttlMs - tickMs;
 
@@ -58,16 +56,7 @@ export const createPartitionKeeper = (uow: UnitOfWork, options: PartitionOptions
     }
   };
 
-  const loop = () => {
-    timer = setTimeout(() => {
-      ticking = tick()
-        .catch((error) => logger.error({ err: error }, 'dispatch lease tick failed'))
-        .finally(() => {
-          ticking = undefined;
-          if (!stopped) loop();
-        });
-    }, tickMs);
-  };
+  const ticks = repeat(tick, (error) => logger.error({ err: error }, 'dispatch lease tick failed'));
 
   return {
     holder,
@@ -81,14 +70,11 @@ export const createPartitionKeeper = (uow: UnitOfWork, options: PartitionOptions
     },
     /** Claims a first share before returning, so dispatch starts with work. */
     async start(): Promise<void> {
-      stopped = false;
       await tick();
-      loop();
+      ticks.start(tickMs);
     },
     async stop(): Promise<void> {
-      stopped = true;
-      clearTimeout(timer);
-      await ticking;
+      await ticks.stop();
       held.clear();
       await uow.stores.leases.leave(holder);
     },

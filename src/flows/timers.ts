@@ -1,5 +1,6 @@
 import type { Logger } from './dispatch.js';
 import type { FlowDeps, Offer } from './ports.js';
+import { repeat } from './repeat.js';
 import { commitRideChange, systemActor } from './ride-change.js';
 
 /** Bounds the work of one pass so a backlog is worked through over several. */
@@ -49,32 +50,12 @@ export const createTimers = ({ uow, supply, clock }: FlowDeps, logger: Logger) =
     for (const rideId of await uow.stores.rides.searchingPastDeadline(now, BATCH)) await expireRide(rideId);
   };
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let stopped = true;
-
-  const loop = (intervalMs: number) => {
-    timer = setTimeout(() => {
-      running = pass()
-        .catch((error) => logger.error({ err: error }, 'timeout pass failed'))
-        .finally(() => {
-          running = undefined;
-          if (!stopped) loop(intervalMs);
-        });
-    }, intervalMs);
-  };
+  const loop = repeat(pass, (error) => logger.error({ err: error }, 'timeout pass failed'));
 
   return {
     pass,
-    start(intervalMs: number): void {
-      stopped = false;
-      loop(intervalMs);
-    },
-    async stop(): Promise<void> {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
+    start: loop.start,
+    stop: loop.stop,
   };
 };
 

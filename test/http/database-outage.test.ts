@@ -1,50 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres, quoteIdentifier } from '../../src/adapters/postgres/database.js';
 import { pgliteBackend } from '../support/backends.js';
 import { places, startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { startTcpRelay, type TcpRelay } from '../support/tcp-relay.js';
 
 const databaseUrl = process.env.DATABASE_URL;
-
-/** A TCP relay in front of PostgreSQL that the test can cut and restore. */
-const startRelay = async (target: URL) => {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let port = 0;
-  const open = async () => {
-    server = createServer((client) => {
-      const upstream = connect(Number(target.port || 5432), target.hostname);
-      for (const socket of [client, upstream]) {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-        socket.on('error', () => socket.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server?.listen(port, '127.0.0.1', resolve));
-    port = (server.address() as { port: number }).port;
-  };
-  await open();
-  return {
-    get port() {
-      return port;
-    },
-    async cut() {
-      const closed = new Promise<void>((resolve) => server?.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
-    restore: open,
-  };
-};
 
 describe.skipIf(!databaseUrl)(
   `when PostgreSQL goes away while serving${databaseUrl ? '' : ' [skipped: DATABASE_URL is unset]'}`,
   () => {
     let t: TestPlatform;
-    let relay: Awaited<ReturnType<typeof startRelay>>;
+    let relay: TcpRelay;
     let admin: pg.Client;
     const schema = `peakride_test_${randomBytes(6).toString('hex')}`;
 
@@ -53,7 +21,7 @@ describe.skipIf(!databaseUrl)(
       admin = new pg.Client({ connectionString: databaseUrl });
       await admin.connect();
       await admin.query(`CREATE SCHEMA ${quoteIdentifier(schema)}`);
-      relay = await startRelay(target);
+      relay = await startTcpRelay({ hostname: target.hostname, port: Number(target.port || 5432) });
       const viaRelay = new URL(target);
       viaRelay.hostname = '127.0.0.1';
       viaRelay.port = String(relay.port);

@@ -1,4 +1,3 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { places } from '../support/platform.js';
 import {
@@ -10,7 +9,8 @@ import {
   type RoleProcess,
 } from '../support/processes.js';
 import { connectLive, rideEvents } from '../support/realtime.js';
-import { offset, type Point } from '../support/scenes.js';
+import { offset, spread } from '../support/scenes.js';
+import { startTcpRelay } from '../support/tcp-relay.js';
 
 /**
  * The distributed mode with real processes: `api`, `dispatch` and `worker` roles of the built
@@ -19,13 +19,6 @@ import { offset, type Point } from '../support/scenes.js';
  */
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const spread = (centre: Point, count: number, radius: number): Point[] =>
-  Array.from({ length: count }, (_, i) => {
-    const r = radius * Math.sqrt((i + 0.5) / count);
-    const angle = i * 2.399963;
-    return offset(centre, r * Math.cos(angle), r * Math.sin(angle));
-  });
 
 const title = (text: string) => (clusterAvailable ? text : `${text} [${clusterSkipReason}]`);
 
@@ -261,42 +254,6 @@ describe.skipIf(!clusterAvailable)(title('distributed mode: live updates across 
   }, 60_000);
 });
 
-/** A TCP relay in front of a backend that the test can cut and restore, on the same port. */
-const startRelay = async (targetPort: number) => {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let port = 0;
-  const open = async () => {
-    server = createServer((client) => {
-      const upstream = connect(targetPort, '127.0.0.1');
-      for (const socket of [client, upstream]) {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-        socket.on('error', () => socket.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server?.listen(port, '127.0.0.1', resolve));
-    port = (server.address() as { port: number }).port;
-  };
-  await open();
-  return {
-    get port() {
-      return port;
-    },
-    async cut() {
-      const closed = new Promise<void>((resolve) => server?.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
-    restore: open,
-    close() {
-      for (const socket of sockets) socket.destroy();
-      server?.close();
-    },
-  };
-};
-
 describe.skipIf(!clusterAvailable)(title('distributed mode: backends unreachable'), () => {
   let cluster: Cluster;
   beforeAll(async () => {
@@ -320,7 +277,7 @@ describe.skipIf(!clusterAvailable)(title('distributed mode: backends unreachable
 
   it('When Redis goes away while an api process runs, then readiness turns false and requests get 503 with Retry-After, until Redis is back and it recovers by itself', async () => {
     const redisPort = Number(new URL(cluster.env.REDIS_URL ?? 'redis://127.0.0.1:6379').port || 6379);
-    const relay = await startRelay(redisPort);
+    const relay = await startTcpRelay({ hostname: '127.0.0.1', port: redisPort });
     try {
       const api = await cluster.start('api', { REDIS_URL: `redis://127.0.0.1:${relay.port}` });
       const clients = clientsOf(api);

@@ -7,7 +7,7 @@ import {
   startTestPlatform,
   type TestPlatform,
 } from '../support/platform.js';
-import { offset, type Point } from '../support/scenes.js';
+import { spread } from '../support/scenes.js';
 
 const DRIVERS = 120;
 const RIDES = 200;
@@ -15,14 +15,6 @@ const SEARCH_WINDOW_SECONDS = 10;
 const SWEEP_MS = 50;
 /** An expiry is written by the first sweep past the deadline; on a loaded machine, a few sweeps. */
 const EXPIRY_SLACK_MS = 1500;
-
-/** `count` points on a sunflower spiral within `radius` metres of `centre`: evenly spread, deterministic. */
-const spread = (centre: Point, count: number, radius: number): Point[] =>
-  Array.from({ length: count }, (_, i) => {
-    const r = radius * Math.sqrt((i + 0.5) / count);
-    const angle = i * 2.399963;
-    return offset(centre, r * Math.cos(angle), r * Math.sin(angle));
-  });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -22,6 +22,14 @@ export const offset = (base: Point, north: number, east = 0): Point => ({
   lng: base.lng + east / (METERS_PER_DEGREE_LAT * Math.cos((base.lat * Math.PI) / 180)),
 });
 
+/** `count` points on a sunflower spiral within `radius` metres of `centre`: evenly spread, deterministic. */
+export const spread = (centre: Point, count: number, radius: number): Point[] =>
+  Array.from({ length: count }, (_, i) => {
+    const r = radius * Math.sqrt((i + 0.5) / count);
+    const angle = i * 2.399963;
+    return offset(centre, r * Math.cos(angle), r * Math.sin(angle));
+  });
+
 /**
  * Test sites inside the Paris service area, about 11 km apart: more than twice the 5 km match
  * radius, so drivers around one site are never candidates for a pickup at another. Each test
