@@ -10,6 +10,8 @@ Usage:
   peakride serve [--role all|api|dispatch|worker]
                                 run the platform (npm start: all); configuration from the environment
   peakride migrate              apply database migrations and exit
+  peakride slo [--objectives FILE] [--out DIR] [--check]
+                                generate Prometheus SLO rules and alerts and the Grafana dashboard
   peakride --help | --version
 
 Without DATABASE_URL, data lives in an embedded PostgreSQL (PGlite) under PEAKRIDE_DATA_DIR.
@@ -29,6 +31,15 @@ applies migrations first, answers /readyz once it can take traffic, drains on SI
 
 Applies pending SQL migrations to DATABASE_URL (or PGlite in PEAKRIDE_DATA_DIR) and exits.
 Safe to run from several processes at once: one migrates, the others wait.`,
+  slo: `Usage: peakride slo [--objectives FILE] [--out DIR] [--check]
+
+Turns the SLO file (default slo/objectives.yaml) into Prometheus recording rules and burn-rate
+alerts (peakride-slo-rules.yaml) and a Grafana dashboard (peakride-dashboard.json), written to
+DIR (default deploy/monitoring). Needs no database and no configuration.
+
+  --check   write nothing; exit 1 if the files in DIR differ from what the SLO file generates
+
+Exits 78 when the SLO file is invalid, naming the field. The format: docs/slo.md.`,
 };
 
 const fail = (message: string, code = 1): never => {
@@ -44,6 +55,9 @@ const main = async () => {
       role: { type: 'string', default: 'all' },
       help: { type: 'boolean', short: 'h', default: false },
       version: { type: 'boolean', default: false },
+      objectives: { type: 'string' },
+      out: { type: 'string' },
+      check: { type: 'boolean', default: false },
     },
   });
   const [command] = positionals;
@@ -59,6 +73,13 @@ const main = async () => {
   }
   if (values.help) {
     process.stdout.write(`${commandHelp[command]}\n`);
+    return;
+  }
+
+  // Before the configuration: generating files needs no environment.
+  if (command === 'slo') {
+    const { sloCommand } = await import('./ops/slo/command.js');
+    process.exitCode = await sloCommand(values);
     return;
   }
 
