@@ -45,6 +45,20 @@ module.exports = {
       to: { path: '^src/(roles|cli)|^src/adapters/postgres' },
     },
     {
+      name: 'tracing-sdk-on-demand',
+      comment:
+        'Spans go through @opentelemetry/api (a no-op until configured); only ops/tracing.ts loads the SDK, with import() when an endpoint is set, so a process that does not trace never parses it.',
+      severity: 'error',
+      from: { pathNot: '^src/ops/tracing\\.ts$' },
+      to: { path: '^node_modules/@opentelemetry/(?!api/)' },
+    },
+    {
+      name: 'tracing-sdk-never-imported-statically',
+      severity: 'error',
+      from: {},
+      to: { path: '^node_modules/@opentelemetry/(?!api/)', dynamic: false },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

@@ -1,4 +1,4 @@
-// npm run bench:http (and npm run bench, which runs every benchmark): HTTP throughput and start-up of peakride against a bare Fastify server,
+// npm run bench:http (and npm run bench, which runs every benchmark): HTTP throughput of peakride against a bare Fastify server,
 // each measured in the same run and reported as ratios (median of several runs).
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,7 +8,6 @@ import pg from 'pg';
 import { load, median, post, startServer, writeSection } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const STARTS = Number(process.env.BENCH_STARTS ?? 5);
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const DRIVERS = 200;
 const cli = new URL('../dist/cli.js', import.meta.url).pathname;
@@ -42,16 +41,6 @@ const backends = async () => {
   return list;
 };
 
-const measureStartup = async (args, env) => {
-  const times = [];
-  for (let i = 0; i < STARTS; i++) {
-    const server = await startServer(args, env);
-    times.push(server.readyMs);
-    await server.stop();
-  }
-  return median(times);
-};
-
 const measureLoad = async (makeOptions) => {
   const runs = [];
   for (let i = 0; i < RUNS; i++) runs.push(await load({ duration: DURATION, ...makeOptions() }));
@@ -67,7 +56,6 @@ const main = async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'peakride-bench-'));
   const rows = [];
   try {
-    const anchorStart = await measureStartup([anchor], {});
     const bare = await startServer([anchor]);
     const anchorLoad = await measureLoad(() => ({
       url: `${bare.url}/echo`,
@@ -79,18 +67,11 @@ const main = async () => {
     rows.push({
       what: 'bare Fastify (anchor)',
       anchorLoad,
-      anchorStart,
       load: anchorLoad,
-      start: anchorStart,
     });
 
     for (const backend of await backends()) {
       const env = { PEAKRIDE_DATA_DIR: dataDir, ...backend.env };
-      // The first start migrates (and for PGlite runs initdb); measure warm starts like a pod restart.
-      const first = await startServer([cli, 'serve'], env);
-      await first.stop();
-      const start = await measureStartup([cli, 'serve'], env);
-
       const server = await startServer([cli, 'serve'], env);
       const token = async (role, subject) =>
         (await post(server.url, '/v1/dev/tokens', { role, subject })).token;
@@ -129,11 +110,10 @@ const main = async () => {
       }));
       await server.stop();
       await backend.cleanup?.();
-      rows.push({ what: `POST /v1/quotes, ${backend.name}`, anchorLoad, anchorStart, load: quotes, start });
+      rows.push({ what: `POST /v1/quotes, ${backend.name}`, anchorLoad, load: quotes });
       rows.push({
         what: `POST /v1/drivers/me/location, ${backend.name}`,
         anchorLoad,
-        anchorStart,
         load: locations,
       });
     }
@@ -153,13 +133,6 @@ const writeReport = async (rows, loadAtStart) => {
         `| ${row.what} | ${ratio(row.load.requestsPerSecond, row.anchorLoad.requestsPerSecond)} | ${Math.round(row.load.requestsPerSecond)} | ${ratio(row.load.p99Ms, row.anchorLoad.p99Ms)} | ${row.load.p99Ms} | ${row.load.failures} |`,
     )
     .join('\n');
-  const starts = rows
-    .filter((row) => row.start)
-    .map(
-      (row) =>
-        `| ${row.what.replace(/^POST \/v1\/quotes, /, 'peakride serve, ')} | ${ratio(row.start, row.anchorStart)} | ${Math.round(row.start)} |`,
-    )
-    .join('\n');
   const http = `Measured by \`npm run bench:http\` (\`bench/http.mjs\`; \`npm run bench\` runs every benchmark) on ${when}: one server process and the load
 generator (autocannon, 32 connections, ${DURATION} s per run) on the same 2-core machine (1-minute load
 average ${loadAtStart} at the start); median of ${RUNS} runs.
@@ -174,18 +147,8 @@ npm run build && DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run be
 |---|---|---|---|---|---|
 ${table}
 `;
-  const startup = `Spawn of \`node dist/cli.js serve\` to its first answer of \`/readyz\`, median of ${STARTS} starts,
-against the same bare Fastify server spawned the same way (\`bench/http.mjs\`, ${when}). Warm starts: the
-database is already migrated and PGlite's data directory already initialised, like a pod restart. (\`npm start\`
-adds npm's own start, about 0.2 s; PGlite's very first start also runs initdb, several seconds.)
-
-| process | time vs anchor | ms |
-|---|---|---|
-${starts}
-`;
   await writeSection('HTTP throughput, one process', http);
-  await writeSection('Start-up', startup);
-  process.stdout.write(`${http}\n${startup}`);
+  process.stdout.write(http);
 };
 
 await main();

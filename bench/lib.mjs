@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -17,7 +18,14 @@ export const median = (values) => {
 export const startServer = async (args, env = {}) => {
   const startedAt = performance.now();
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      PEAKRIDE_DRAIN_DELAY_SECONDS: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
@@ -93,4 +101,31 @@ export const writeSection = async (title, body) => {
     report = `${report.slice(0, start)}${section}${next === -1 ? '' : report.slice(next + 1)}`;
   }
   await writeFile(REPORT, report);
+};
+
+/**
+ * The database backends to benchmark: PGlite always, PostgreSQL too when DATABASE_URL is set
+ * (in a schema of its own, dropped by `cleanup`).
+ */
+export const benchBackends = async () => {
+  // An empty DATABASE_URL counts as unset: the PGlite rows must not inherit the caller's PostgreSQL.
+  const list = [{ name: 'PGlite', env: { DATABASE_URL: '' } }];
+  if (process.env.DATABASE_URL) {
+    const { default: pg } = await import('pg');
+    const schema = `peakride_bench_${randomUUID().slice(0, 8)}`;
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    const url = new URL(process.env.DATABASE_URL);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    list.push({
+      name: 'PostgreSQL',
+      env: { DATABASE_URL: url.toString() },
+      cleanup: async () => {
+        await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+        await admin.end();
+      },
+    });
+  }
+  return list;
 };

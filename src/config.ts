@@ -48,6 +48,43 @@ export interface Config {
     /** How often the outbox relay looks for messages once the outbox is empty. */
     outboxPollMs: number;
   };
+  /** Load shedding (docs/load-shedding.md): past either threshold, the sheddable class gets 503. */
+  shedding: {
+    /** Mean event-loop delay over a sample, in ms, above which to shed; 0 turns this signal off. */
+    maxEventLoopDelayMs: number;
+    /** Event-loop utilisation over a sample (0-1) above which to shed; 0 turns this signal off. */
+    maxEventLoopUtilization: number;
+    sampleIntervalMs: number;
+    /** The `Retry-After` of a shed answer. */
+    retryAfterSeconds: number;
+  };
+  lifecycle: {
+    /** After SIGTERM, how long the process keeps serving, unready, while load balancers drop it. */
+    drainDelayMs: number;
+    /** SIGTERM to exit at most: past it, what is still open is cut and the process exits 1. */
+    shutdownGraceMs: number;
+  };
+  /** OpenTelemetry tracing, exported by OTLP/HTTP; unset (no endpoint), tracing is off. */
+  tracing?: TracingConfig;
+}
+
+export const samplerNames = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+export interface TracingConfig {
+  /** Where spans are POSTed (the full URL, `/v1/traces` included). */
+  tracesUrl: string;
+  /** Unset: `peakride-<role>`. */
+  serviceName?: string;
+  sampler: (typeof samplerNames)[number];
+  /** The ratio of the `traceidratio` samplers, 0 to 1. */
+  samplerRatio: number;
 }
 
 /** One row per variable: the README's configuration table is checked against this list. */
@@ -75,6 +112,17 @@ export const configVariables = [
   'OSRM_URL',
   'PEAKRIDE_WS_HEARTBEAT_SECONDS',
   'PEAKRIDE_OUTBOX_POLL_MS',
+  'PEAKRIDE_SHED_EVENT_LOOP_DELAY_MS',
+  'PEAKRIDE_SHED_EVENT_LOOP_UTILIZATION',
+  'PEAKRIDE_SHED_SAMPLE_INTERVAL_MS',
+  'PEAKRIDE_SHED_RETRY_AFTER_SECONDS',
+  'PEAKRIDE_DRAIN_DELAY_SECONDS',
+  'PEAKRIDE_SHUTDOWN_GRACE_SECONDS',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_SERVICE_NAME',
+  'OTEL_TRACES_SAMPLER',
+  'OTEL_TRACES_SAMPLER_ARG',
 ] as const;
 
 // Dev tokens must survive a restart of the embedded mode; anyone can mint them anyway.
@@ -164,6 +212,39 @@ const redisPrefix = (env: Env): string => {
   return prefix;
 };
 
+/**
+ * The standard OpenTelemetry variables: the traces endpoint is used as it is, the general one
+ * gets `/v1/traces` appended (as the specification says). Neither set: tracing is off, and the
+ * SDK is never loaded.
+ */
+const tracingConfig = (env: Env): TracingConfig | undefined => {
+  const tracesEndpoint = url(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:']);
+  const endpoint = url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']);
+  const sampler = oneOf(env, 'OTEL_TRACES_SAMPLER', samplerNames, 'parentbased_always_on');
+  const samplerRatio = number(env, 'OTEL_TRACES_SAMPLER_ARG', 1, { min: 0, max: 1 });
+  const serviceName = read(env, 'OTEL_SERVICE_NAME');
+  const tracesUrl = tracesEndpoint ?? (endpoint ? `${endpoint.replace(/\/+$/, '')}/v1/traces` : undefined);
+  if (!tracesUrl) return undefined;
+  return { tracesUrl, ...(serviceName ? { serviceName } : {}), sampler, samplerRatio };
+};
+
+const lifecycle = (env: Env): Config['lifecycle'] => {
+  const drainDelayMs = Math.round(
+    number(env, 'PEAKRIDE_DRAIN_DELAY_SECONDS', 5, { min: 0, max: 300 }) * 1000,
+  );
+  const shutdownGraceMs = Math.round(
+    number(env, 'PEAKRIDE_SHUTDOWN_GRACE_SECONDS', 30, { min: 1, max: 3600 }) * 1000,
+  );
+  // The drain delay is spent before in-flight requests, sockets and backends are closed.
+  if (drainDelayMs + 1000 > shutdownGraceMs) {
+    throw new ConfigError(
+      'PEAKRIDE_SHUTDOWN_GRACE_SECONDS',
+      `must exceed PEAKRIDE_DRAIN_DELAY_SECONDS by at least 1 s to leave time to close (${shutdownGraceMs / 1000} s vs ${drainDelayMs / 1000} s)`,
+    );
+  }
+  return { drainDelayMs, shutdownGraceMs };
+};
+
 export const loadConfig = (env: Env = process.env): Config => {
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
@@ -198,5 +279,23 @@ export const loadConfig = (env: Env = process.env): Config => {
       heartbeatMs: seconds('PEAKRIDE_WS_HEARTBEAT_SECONDS', 15, 600),
       outboxPollMs: number(env, 'PEAKRIDE_OUTBOX_POLL_MS', 50, { min: 5, max: 10_000, integer: true }),
     },
+    shedding: {
+      maxEventLoopDelayMs: number(env, 'PEAKRIDE_SHED_EVENT_LOOP_DELAY_MS', 50, { min: 0, max: 10_000 }),
+      maxEventLoopUtilization: number(env, 'PEAKRIDE_SHED_EVENT_LOOP_UTILIZATION', 0.9, { min: 0, max: 1 }),
+      sampleIntervalMs: number(env, 'PEAKRIDE_SHED_SAMPLE_INTERVAL_MS', 250, {
+        min: 10,
+        max: 10_000,
+        integer: true,
+      }),
+      retryAfterSeconds: number(env, 'PEAKRIDE_SHED_RETRY_AFTER_SECONDS', 2, {
+        min: 1,
+        max: 600,
+        integer: true,
+      }),
+    },
+    lifecycle: lifecycle(env),
+    ...withTracing(tracingConfig(env)),
   };
 };
+
+const withTracing = (tracing: TracingConfig | undefined) => (tracing ? { tracing } : {});

@@ -188,7 +188,13 @@ describe('peakride on an embedded data directory', () => {
   it(
     'When serve starts on PORT=0, then it logs its url as ready, answers /readyz with 200 and exits 0 on SIGTERM',
     async () => {
-      const server = start(['serve'], { PORT: '0', HOST: '127.0.0.1', PEAKRIDE_DATA_DIR: dataDir });
+      // No drain delay: this is about exiting cleanly (test/http/shutdown.test.ts drains).
+      const server = start(['serve'], {
+        PORT: '0',
+        HOST: '127.0.0.1',
+        PEAKRIDE_DATA_DIR: dataDir,
+        PEAKRIDE_DRAIN_DELAY_SECONDS: '0',
+      });
       try {
         const ready = await waitForLogLine(
           server.output,

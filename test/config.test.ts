@@ -30,6 +30,7 @@ describe('configuration from the environment', () => {
         matchRadiusMeters: 5000,
         driverStaleAfterMs: 30_000,
       },
+      lifecycle: { drainDelayMs: 5000, shutdownGraceMs: 30_000 },
     });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.redisUrl).toBeUndefined();
@@ -122,6 +123,12 @@ describe('configuration from the environment', () => {
     ['the quote TTL is infinite', { PEAKRIDE_QUOTE_TTL_SECONDS: 'Infinity' }, 'PEAKRIDE_QUOTE_TTL_SECONDS'],
     ['the match radius is too small', { PEAKRIDE_MATCH_RADIUS_METERS: '10' }, 'PEAKRIDE_MATCH_RADIUS_METERS'],
     ['the sweep interval is fractional', { PEAKRIDE_SWEEP_INTERVAL_MS: '2.5' }, 'PEAKRIDE_SWEEP_INTERVAL_MS'],
+    ['the drain delay is negative', { PEAKRIDE_DRAIN_DELAY_SECONDS: '-1' }, 'PEAKRIDE_DRAIN_DELAY_SECONDS'],
+    [
+      'the grace period leaves no time after the drain delay',
+      { PEAKRIDE_DRAIN_DELAY_SECONDS: '10', PEAKRIDE_SHUTDOWN_GRACE_SECONDS: '10.5' },
+      'PEAKRIDE_SHUTDOWN_GRACE_SECONDS',
+    ],
   ];
 
   it.each(bad)(

@@ -1,4 +1,4 @@
-import { distanceMeters, type LatLng } from '../domain/geo.js';
+import { type BoundingBox, distanceMeters, isInside, type LatLng } from '../domain/geo.js';
 
 export type SupplyState = 'available' | 'offered' | 'on_ride';
 
@@ -25,6 +25,13 @@ export interface NearestQuery {
 export interface AreaQuery {
   point: LatLng;
   radiusMeters: number;
+  nowMs: number;
+  staleAfterMs: number;
+}
+
+/** Several areas counted in one pass (metrics: the service area of every city). */
+export interface AreasQuery {
+  areas: readonly BoundingBox[];
   nowMs: number;
   staleAfterMs: number;
 }
@@ -1163,6 +1170,27 @@ export const createSupplyIndex = (options: SupplyIndexOptions = {}) => {
       if (!validPoint(point) || !(radiusMeters >= 0) || slotById.size === 0) return 0;
       search(point, radiusMeters, 0, query.nowMs, query.staleAfterMs, undefined);
       return qCount;
+    },
+
+    /**
+     * How many available, fresh drivers are inside each area (edges included), in the order given;
+     * a driver inside two overlapping areas counts in both. One pass over every driver, reading
+     * the state byte first: cheap enough for a metrics scrape, not meant for the hot path.
+     */
+    countAvailableWithin(query: AreasQuery): number[] {
+      const { areas, nowMs, staleAfterMs } = query;
+      const counts = new Array<number>(areas.length).fill(0);
+      if (areas.length === 0) return counts;
+      const point = { lat: 0, lng: 0 };
+      for (let s = 0; s < highWater; s++) {
+        if (states[s] !== AVAILABLE) continue;
+        const p = s * P_STRIDE;
+        if (nowMs - coords[p + P_SEEN]! > staleAfterMs) continue;
+        point.lat = coords[p + P_LAT]!;
+        point.lng = coords[p + P_LNG]!;
+        for (let a = 0; a < areas.length; a++) if (isInside(areas[a]!, point)) counts[a]!++;
+      }
+      return counts;
     },
 
     get size(): number {

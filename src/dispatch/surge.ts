@@ -577,6 +577,24 @@ export const createSurgeModel = (options: SurgeModelOptions = {}) => {
       return zones;
     },
 
+    /**
+     * The highest multiplier a quote anywhere in the city would get now (1 with no demand): what
+     * `multiplier` returns for the city's hottest cell. It samples no supply, so watching the
+     * surge (metrics) never steers it; a cell's smoothed value does not depend on how often it is
+     * brought forward. One pass over the city's tracked cells.
+     */
+    highestMultiplier(cityId: string, nowMs: number): number {
+      checkTime(nowMs);
+      const city = cities.get(cityId);
+      if (!city) return 1;
+      let highest = 1;
+      for (const cell of city.cells.values()) {
+        advance(city, cell, nowMs);
+        highest = Math.max(highest, shown(cell.value, city.units, city.maxShown));
+      }
+      return highest;
+    },
+
     /** Forgets every cell whose demand has left the window and whose surge is back to 1. */
     prune(nowMs: number): number {
       checkTime(nowMs);

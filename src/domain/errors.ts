@@ -33,6 +33,7 @@ export const errorCodes = [
   'REALTIME.TOO_MANY_SUBSCRIPTIONS',
   'SERVICE.STARTING',
   'SERVICE.UNAVAILABLE',
+  'SERVICE.OVERLOADED',
   'INTERNAL',
 ] as const;
 

@@ -3,6 +3,7 @@ import { DomainError, isDomainError } from '../domain/errors.js';
 import type { Ride } from '../domain/ride.js';
 import type { FlowDeps, StoredResponse, Stores } from './ports.js';
 import { appendRideEvent } from './ride-change.js';
+import { type RideObserver, unobservedRides } from './ride-observer.js';
 
 export interface BookingCommand {
   riderId: string;
@@ -21,6 +22,7 @@ export interface BookingResult extends StoredResponse {
 export const createBookingFlows = (
   { uow, clock, settings }: FlowDeps,
   onRideRequested: (ride: Ride) => void,
+  observer: RideObserver = unobservedRides,
 ) => {
   const createRide = async (stores: Stores, command: BookingCommand, now: Date): Promise<Ride> => {
     const quote = await stores.quotes.getForUpdate(command.quoteId);
@@ -113,7 +115,10 @@ export const createBookingFlows = (
           ride: isDomainError(outcome) ? undefined : outcome,
         };
       });
-      if (ride) onRideRequested(ride);
+      if (ride) {
+        observer.rideRequested(ride);
+        onRideRequested(ride);
+      }
       return result;
     },
   };

@@ -5,6 +5,7 @@ import type { SupplyState } from '../dispatch/supply-index.js';
 import type { City } from '../domain/city.js';
 import { distanceMeters, type LatLng } from '../domain/geo.js';
 import type { Ride } from '../domain/ride.js';
+import { quietly, withSpan } from '../spans.js';
 import type { FlowDeps, Offer } from './ports.js';
 import { repeat } from './repeat.js';
 
@@ -182,15 +183,18 @@ export const createDispatcher = (
     return placeOffer(rideId, driverId, now);
   };
 
-  const offerNow = async (ride: Ride, now: Date): Promise<void> => {
+  /** Answers what happened, for the ride's span. */
+  const offerNow = async (ride: Ride, now: Date): Promise<'offered' | 'no-candidate' | 'ride-gone'> => {
     const candidates = await candidatesFor(ride, IMMEDIATE_CANDIDATES, now);
     // From here the driver it takes is reserved, and no longer counts as free.
     deciding.delete(ride.id);
     for (const candidate of candidates) {
       const placed = await reserveAndPlace(ride.id, candidate.driverId, now);
       if (placed === 'placed') observer.offerSent('immediate');
-      if (placed !== 'refused') return;
+      if (placed === 'placed') return 'offered';
+      if (placed === 'ride-gone') return 'ride-gone';
     }
+    return 'no-candidate';
   };
 
   const hasWaitingNear = (point: LatLng) => {
@@ -228,6 +232,22 @@ export const createDispatcher = (
     const rides = [...waiting.values()];
     waiting.clear();
     if (rides.length === 0) return;
+    // Its own trace: the batch gathers rides booked by many requests.
+    await withSpan(
+      'dispatch batch',
+      { root: true, attributes: { 'peakride.dispatch.rides': rides.length } },
+      (span) =>
+        solveBatch(rides).then((outcome) => {
+          span.setAttributes({
+            'peakride.dispatch.offers': outcome.offered,
+            'peakride.dispatch.unmatched': outcome.unmatched,
+            'peakride.dispatch.solve_ms': outcome.solveMs,
+          });
+        }),
+    );
+  };
+
+  const solveBatch = async (rides: Ride[]): Promise<BatchOutcome> => {
     try {
       const now = clock.now();
       const requests: RequestCandidates[] = [];
@@ -260,6 +280,7 @@ export const createDispatcher = (
       lastBatch = { rides: rides.length, offered, unmatched: rides.length - offered, solveMs };
       observer.batchSolved(lastBatch);
       logger.info({ batch: lastBatch }, 'dispatch batch');
+      return lastBatch;
     } finally {
       for (const ride of rides) inHand.delete(ride.id);
     }
@@ -279,23 +300,29 @@ export const createDispatcher = (
   /** Offers the ride now, or adds it to the next batch; a no-op for a ride already in hand. */
   const considerRide = async (rideId: string, known?: Ride): Promise<void> => {
     if (inHand.has(rideId)) return;
+    await withSpan('dispatch ride', { attributes: { 'peakride.ride_id': rideId } }, async (span) => {
+      span.setAttribute('peakride.dispatch.outcome', await decide(rideId, known));
+    });
+  };
+
+  const decide = async (rideId: string, known?: Ride) => {
     inHand.add(rideId);
     let queued = false;
     try {
       const ride = known ?? (await uow.stores.rides.get(rideId));
       const now = clock.now();
-      if (ride?.status !== 'searching' || ride.searchDeadline <= now) return;
-      if (!partitions.owns(ride.city)) return;
-      if (await uow.stores.offers.pendingForRide(rideId)) return;
+      if (ride?.status !== 'searching' || ride.searchDeadline <= now) return 'ride-gone';
+      if (!partitions.owns(ride.city)) return 'not-this-dispatcher';
+      if (await uow.stores.offers.pendingForRide(rideId)) return 'already-offered';
       recent.record(ride.id, ride.pickup, now.getTime());
       if (isShortage(ride, now.getTime())) {
         waiting.set(ride.id, ride);
         queued = true;
         scheduleBatch();
-        return;
+        return 'batched';
       }
       deciding.set(ride.id, ride.pickup);
-      await offerNow(ride, now);
+      return await offerNow(ride, now);
     } finally {
       deciding.delete(rideId);
       if (!queued) inHand.delete(rideId);
@@ -306,9 +333,16 @@ export const createDispatcher = (
   const sweep = async () => {
     const cities = partitions.owned();
     if (cities.length === 0) return;
-    for (const rideId of await uow.stores.rides.searchingWithoutLiveOffer(SWEEP_BATCH, cities)) {
-      await considerRide(rideId);
-    }
+    // Twice a second, mostly finding nothing: traced only when it does.
+    const rideIds = await quietly(() => uow.stores.rides.searchingWithoutLiveOffer(SWEEP_BATCH, cities));
+    if (rideIds.length === 0) return;
+    await withSpan(
+      'dispatch sweep',
+      { attributes: { 'peakride.dispatch.rides': rideIds.length } },
+      async () => {
+        for (const rideId of rideIds) await considerRide(rideId);
+      },
+    );
   };
 
   const sweeps = repeat(sweep, (error) => logger.error({ err: error }, 'dispatch sweep failed'));

@@ -3,6 +3,7 @@ import { DomainError } from '../domain/errors.js';
 import type { LatLng } from '../domain/geo.js';
 import type { Ride } from '../domain/ride.js';
 import type { FlowDeps } from './ports.js';
+import { type RideObserver, unobservedRides } from './ride-observer.js';
 
 export interface LocationReport extends LatLng {
   heading?: number | undefined;
@@ -16,7 +17,11 @@ export interface DriverHooks {
 /** Reports stamped further ahead than this are refused: the device clock is wrong. */
 const MAX_CLOCK_AHEAD_MS = 30_000;
 
-export const createDriverFlows = ({ uow, supply, clock, settings }: FlowDeps, hooks: DriverHooks) => {
+export const createDriverFlows = (
+  { uow, supply, clock, settings }: FlowDeps,
+  hooks: DriverHooks,
+  observer: RideObserver = unobservedRides,
+) => {
   /** What the database says the driver is doing, for a driver the index does not know yet. */
   const currentState = async (driverId: string): Promise<SupplyState> => {
     if (await uow.stores.rides.activeForDriver(driverId)) return 'on_ride';
@@ -48,7 +53,10 @@ export const createDriverFlows = ({ uow, supply, clock, settings }: FlowDeps, ho
         return offer && (await stores.rides.get(offer.rideId));
       });
       supply.remove(driverId);
-      if (declined) hooks.onRideRequested(declined);
+      if (declined) {
+        observer.offerAnswered('declined');
+        hooks.onRideRequested(declined);
+      }
       return { driverId, status: 'offline' as const };
     },
 

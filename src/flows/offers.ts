@@ -2,6 +2,7 @@ import { DomainError } from '../domain/errors.js';
 import type { Actor, Ride } from '../domain/ride.js';
 import type { FlowDeps, Offer, Stores } from './ports.js';
 import { commitRideChange } from './ride-change.js';
+import { type RideObserver, unobservedRides } from './ride-observer.js';
 
 export interface OfferHooks {
   onDriverAssigned(driverId: string): void;
@@ -33,28 +34,36 @@ const lockLiveOffer = async (stores: Stores, driverId: string, offerId: string, 
   return { ride, offer };
 };
 
-export const createOfferFlows = ({ uow, clock }: FlowDeps, hooks: OfferHooks) => ({
+export const createOfferFlows = (
+  { uow, clock }: FlowDeps,
+  hooks: OfferHooks,
+  observer: RideObserver = unobservedRides,
+) => ({
   /** Of many concurrent accepts of one offer, the row lock lets exactly one through. */
   async acceptOffer(driverId: string, offerId: string): Promise<Ride> {
     const now = clock.now();
     const actor: Actor = { role: 'driver', id: driverId };
-    const ride = await uow.transact(async (stores) => {
+    const { searching, assigned } = await uow.transact(async (stores) => {
       const { ride, offer } = await lockLiveOffer(stores, driverId, offerId, now);
       if (ride.status !== 'searching') throw refusals.withdrawn();
       if (await stores.rides.activeForDriver(driverId)) {
         throw new DomainError('DRIVER.HAS_ACTIVE_RIDE', 'Finish your current ride before accepting another.');
       }
       await stores.offers.answer(offer.id, 'accepted', now);
-      return commitRideChange(
+      const assigned = await commitRideChange(
         stores,
         ride,
         { ...ride, status: 'driver_assigned', driverId },
         { type: 'ride.driver_assigned', actor, data: { offerId } },
         now,
       );
+      return { searching: ride, assigned };
     });
     hooks.onDriverAssigned(driverId);
-    return ride;
+    observer.offerAnswered('accepted');
+    // A searching ride is written only when it starts searching, so its updatedAt is that moment.
+    observer.rideMatched(assigned, (clock.now().getTime() - searching.updatedAt.getTime()) / 1000);
+    return assigned;
   },
 
   async declineOffer(driverId: string, offerId: string): Promise<Offer> {
@@ -64,6 +73,7 @@ export const createOfferFlows = ({ uow, clock }: FlowDeps, hooks: OfferHooks) =>
       await stores.offers.answer(offer.id, 'declined', now);
       return { offer: { ...offer, status: 'declined' as const, answeredAt: now }, ride };
     });
+    observer.offerAnswered('declined');
     hooks.onDriverFreed(driverId);
     hooks.onRideRequested(ride);
     return offer;

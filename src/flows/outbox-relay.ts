@@ -1,3 +1,4 @@
+import { quietly, withSpan } from '../spans.js';
 import type { Logger } from './dispatch.js';
 import type { EventBus, UnitOfWork } from './ports.js';
 import { repeat } from './repeat.js';
@@ -23,13 +24,25 @@ export const createOutboxRelay = (
   logger: Logger,
   { intervalMs, batchSize = DEFAULT_BATCH_SIZE }: OutboxRelayOptions,
 ) => {
-  /** One round; answers how many messages were published. */
+  /**
+   * One round; answers how many messages were published. Rounds run every few tens of
+   * milliseconds and mostly find nothing: only a round that publishes is traced, in a trace of its
+   * own (its messages come from many requests).
+   */
   const relayOnce = (): Promise<number> =>
-    uow.transact(async (stores) => {
-      const messages = await stores.outbox.claim(batchSize);
-      if (messages.length > 0) await bus.publish(messages);
-      return messages.length;
-    });
+    quietly(() =>
+      uow.transact(async (stores) => {
+        const messages = await stores.outbox.claim(batchSize);
+        if (messages.length > 0) {
+          await withSpan(
+            'outbox relay',
+            { root: true, attributes: { 'peakride.messages': messages.length } },
+            () => bus.publish(messages),
+          );
+        }
+        return messages.length;
+      }),
+    );
 
   /** Rounds back to back while they come back full: a backlog is drained without waiting. */
   const drain = async () => {

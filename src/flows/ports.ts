@@ -1,5 +1,6 @@
 import type {
   AreaQuery,
+  AreasQuery,
   Candidate,
   DriverPosition,
   DriverSnapshot,
@@ -104,6 +105,8 @@ export interface Stores {
     searchingPastDeadline(now: Date, limit: number): Promise<string[]>;
     /** Oldest first; only rides in these cities when given (a dispatcher's leased partitions). */
     searchingWithoutLiveOffer(limit: number, cities?: readonly string[]): Promise<string[]>;
+    /** Rides searching now, per city; cities with none are left out. */
+    searchingCountByCity(): Promise<Record<string, number>>;
   };
   offers: {
     /** False when the driver or the ride already has a live offer. */
@@ -254,6 +257,8 @@ export interface SupplyPort {
   nearestAvailable(query: NearestQuery): Candidate[];
   /** How many available, fresh drivers are within the radius. */
   countAvailable(query: AreaQuery): number;
+  /** How many available, fresh drivers are inside each area, in order (one pass: for metrics). */
+  countAvailableWithin(query: AreasQuery): number[];
 }
 
 export interface FlowDeps {

@@ -2,6 +2,7 @@ import { DomainError } from '../domain/errors.js';
 import { type Actor, canRead, nextStatus, type Ride, type RideAction } from '../domain/ride.js';
 import type { DispatchSettings, FlowDeps, Offer, RideEvent, Stores } from './ports.js';
 import { commitRideChange } from './ride-change.js';
+import { type RideObserver, unobservedRides } from './ride-observer.js';
 
 export interface RideLifecycleHooks {
   /** The driver is free again (ride finished or dropped, offer withdrawn). */
@@ -59,7 +60,11 @@ const applyAction = (
   return { ...ride, status: to };
 };
 
-export const createRideLifecycleFlows = ({ uow, clock, settings }: FlowDeps, hooks: RideLifecycleHooks) => {
+export const createRideLifecycleFlows = (
+  { uow, clock, settings }: FlowDeps,
+  hooks: RideLifecycleHooks,
+  observer: RideObserver = unobservedRides,
+) => {
   const withdrawLiveOffer = async (stores: Stores, rideId: string, now: Date): Promise<Offer | undefined> => {
     const offer = await stores.offers.pendingForRide(rideId);
     if (offer) await stores.offers.answer(offer.id, 'withdrawn', now);
@@ -94,6 +99,8 @@ export const createRideLifecycleFlows = ({ uow, clock, settings }: FlowDeps, hoo
       hooks.onDriverFreed(before.driverId);
     }
     if (after.status === 'searching') hooks.onRideRequested(after);
+    if (after.status === 'cancelled') observer.rideCancelled(after, after.cancellation?.by ?? 'system');
+    if (after.status === 'completed') observer.rideCompleted(after);
     return after;
   };
 

@@ -13,6 +13,7 @@ import type { createOfferFlows } from '../flows/offers.js';
 import type { createQuoteFlows } from '../flows/quotes.js';
 import type { createRideLifecycleFlows } from '../flows/ride-lifecycle.js';
 import type { createZoneFlows } from '../flows/zones.js';
+import type { SheddingOptions } from '../ops/load-shedding.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { RealtimeGateway } from './realtime/gateway.js';
 
@@ -37,8 +38,13 @@ export interface AppDeps {
   flows: Flows;
   tokens: TokenService;
   metrics: Metrics;
-  /** False while starting (migrations) or draining; /readyz and the v1 routes follow it. */
+  /** /readyz: false while starting, while a backend is down and from the moment draining begins. */
   isReady(): boolean;
+  /**
+   * `starting`: v1 requests get 503; `serving`; `draining`: after SIGTERM, still served (the load
+   * balancer may not have dropped this process yet), each answer closing its connection.
+   */
+  phase(): 'starting' | 'serving' | 'draining';
   devTokens: boolean;
   /**
    * `public`: the v1 API (the `api` and `all` roles); `infrastructure`: health, readiness and
@@ -47,6 +53,8 @@ export interface AppDeps {
   routes?: 'public' | 'infrastructure';
   /** Backends not answering now; while any, v1 requests get 503 with Retry-After. */
   backendsDown?(): string[];
+  /** Refuses the sheddable class while the event loop is saturated; unset, nothing is shed. */
+  shedding?: SheddingOptions;
   /** Serves GET /v1/realtime when given (a process role without live updates leaves it out). */
   realtime?: RealtimeGateway;
 }

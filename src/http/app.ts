@@ -2,7 +2,9 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { DomainError } from '../domain/errors.js';
+import { tracingOn } from '../spans.js';
 import type { App, AppDeps } from './app-types.js';
+import { registerLoadShedding } from './load-shedding.js';
 import { handleError, handleNotFound } from './problem.js';
 import { realtimeSchemas } from './realtime/protocol.js';
 import { registerDevTokenRoutes } from './routes/dev-tokens.js';
@@ -13,6 +15,7 @@ import { registerQuoteRoutes } from './routes/quotes.js';
 import { registerRealtimeRoutes } from './routes/realtime.js';
 import { registerRideRoutes } from './routes/rides.js';
 import { registerZoneRoutes } from './routes/zones.js';
+import { traceRequests } from './tracing.js';
 
 export type { App, AppDeps } from './app-types.js';
 
@@ -35,6 +38,10 @@ export const buildApp = async (deps: AppDeps, logger?: FastifyBaseLogger): Promi
   app.decorateRequest('principal', null);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
+  // First, so its span covers every other hook (shedding, readiness, auth) of the request.
+  if (tracingOn()) traceRequests(app);
+  // First of the hooks and before any route: a shed request costs as little as possible.
+  await registerLoadShedding(app, deps.shedding, deps.metrics);
 
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/v1/')) return;
@@ -42,9 +49,14 @@ export const buildApp = async (deps: AppDeps, logger?: FastifyBaseLogger): Promi
     if (down.length > 0) {
       throw new DomainError('SERVICE.UNAVAILABLE', `${down.join(' and ')} not answering; retry shortly.`);
     }
-    if (!deps.isReady()) {
-      throw new DomainError('SERVICE.STARTING', 'peakride is starting or shutting down; retry shortly.');
+    if (deps.phase() === 'starting') {
+      throw new DomainError('SERVICE.STARTING', 'peakride is starting; retry shortly.');
     }
+  });
+  // While draining, a keep-alive client is moved off this process with its next answer, so no
+  // idle connection is left to be cut when the server closes.
+  app.addHook('onSend', async (_request, reply) => {
+    if (deps.phase() === 'draining') reply.header('connection', 'close');
   });
   // A route without a body schema takes no body: nothing or {} is fine, any field is unknown, refused.
   app.addHook('preValidation', async (request) => {

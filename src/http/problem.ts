@@ -34,6 +34,8 @@ export const statusOf: Record<ErrorCode, number> = {
   'REALTIME.TOO_MANY_SUBSCRIPTIONS': 429,
   'SERVICE.STARTING': 503,
   'SERVICE.UNAVAILABLE': 503,
+  // Load shedding: the route's priority class is refused while the event loop is saturated.
+  'SERVICE.OVERLOADED': 503,
   INTERNAL: 500,
 };
 

@@ -1,4 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { createEventLoopSampler } from './event-loop.js';
+import { createRideMetrics } from './ride-metrics.js';
 
 /**
  * One registry per process (tests build several apps in one process, so no global default).
@@ -45,6 +47,26 @@ export const createMetrics = () => {
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  const requestsShed = new Counter({
+    name: 'peakride_requests_shed_total',
+    help: 'Requests refused with 503 by load shedding (event loop saturated), by priority class and route template',
+    labelNames: ['class', 'route'] as const,
+    registers: [registry],
+  });
+  const shedShare = new Gauge({
+    name: 'peakride_load_shed_share',
+    help: 'Share (0-1) of sheddable requests being refused now; 0 when the event loop keeps up',
+    registers: [registry],
+  });
+  const eventLoop = createEventLoopSampler({ windowMs: 10_000, sampleEveryMs: 1_000 });
+  new Gauge({
+    name: 'peakride_event_loop_utilization',
+    help: 'Share of the last ~10 s the event loop spent running code (0 idle, 1 saturated): the signal to scale on',
+    registers: [registry],
+    collect() {
+      this.set(eventLoop.utilization());
+    },
+  });
   /** Set by the dispatch role: which cities this process matches now (1) or not (0). */
   let partitionsHeld: () => Record<string, boolean> = () => ({});
   new Gauge({
@@ -59,6 +81,12 @@ export const createMetrics = () => {
   });
   return {
     registry,
+    /** Business signals: ride and offer counters, time to match, per-city gauges. */
+    rides: createRideMetrics(registry),
+    /** Stops the event-loop sampler (the process's metrics are done with). */
+    close(): void {
+      eventLoop.stop();
+    },
     /** Tells the partitions gauge where to read from. */
     reportPartitions(read: () => Record<string, boolean>): void {
       partitionsHeld = read;
@@ -69,6 +97,8 @@ export const createMetrics = () => {
     batchRides,
     batchSolveSeconds,
     routingFallbacks,
+    requestsShed,
+    shedShare,
   };
 };
 

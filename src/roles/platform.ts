@@ -12,6 +12,7 @@ import type { Ride } from '../domain/ride.js';
 import { createEstimatedRouting, type RoutingPort } from '../domain/routing.js';
 import { onAnnouncements } from '../flows/announcements.js';
 import { createBookingFlows } from '../flows/booking.js';
+import { createCitySignals } from '../flows/city-signals.js';
 import { createDispatcher, everyCity, type Logger } from '../flows/dispatch.js';
 import { createDriverFlows } from '../flows/drivers.js';
 import { createHousekeeping } from '../flows/housekeeping.js';
@@ -151,7 +152,21 @@ export const createPlatform = async ({
         keeper ?? everyCity(served),
       )
     : undefined;
-  const timers = runs.worker ? createTimers(deps, logger) : undefined;
+  // Each event is counted by the process that commits it: the API or the worker (docs/metrics.md).
+  const rideObserver = metrics.rides.observer(
+    served.map((city) => city.id),
+    { requests: runs.api, timers: runs.worker },
+  );
+  // Per-city gauges of shared state come from one role, so replicas of another do not multiply
+  // them: supply and open requests from the worker, surge from the API (its model lives there).
+  const signals = createCitySignals(deps);
+  metrics.rides.reportCities({
+    ...(runs.worker
+      ? { availableDrivers: signals.availableDrivers, openRequests: signals.openRequests }
+      : {}),
+    ...(runs.api ? { highestSurge: signals.highestSurge } : {}),
+  });
+  const timers = runs.worker ? createTimers(deps, logger, rideObserver) : undefined;
   const relay = runs.worker ? createRelay({ config, database, bus, logger }) : undefined;
   const housekeeping = runs.worker ? createHousekeeping(deps, logger) : undefined;
   const live = runs.api ? createLiveParts({ config, database, bus, logger, clock: deps.clock }) : undefined;
@@ -182,16 +197,16 @@ export const createPlatform = async ({
   };
   const flows = {
     quotes: createQuoteFlows(deps),
-    booking: createBookingFlows(deps, requestDriver),
-    rides: createRideLifecycleFlows(deps, hooks),
-    drivers: createDriverFlows(deps, hooks),
-    offers: createOfferFlows(deps, hooks),
+    booking: createBookingFlows(deps, requestDriver, rideObserver),
+    rides: createRideLifecycleFlows(deps, hooks, rideObserver),
+    drivers: createDriverFlows(deps, hooks, rideObserver),
+    offers: createOfferFlows(deps, hooks, rideObserver),
     zones: createZoneFlows(deps),
   };
 
   const health = createBackendHealth(
     {
-      postgres: () => database.query('SELECT 1'),
+      postgres: () => database.ping(),
       ...(redisSupply
         ? {
             redis: async () => {
@@ -204,16 +219,18 @@ export const createPlatform = async ({
     logger,
   );
 
-  let ready = false;
+  let phase: 'starting' | 'serving' | 'draining' = 'starting';
   const app = await buildApp(
     {
       flows,
       tokens: createTokenService(config.auth),
       metrics,
-      isReady: () => ready && health.healthy(),
-      backendsDown: () => (ready ? health.down() : []),
+      isReady: () => phase === 'serving' && health.healthy(),
+      phase: () => phase,
+      backendsDown: () => (phase === 'starting' ? [] : health.down()),
       devTokens: config.auth.mode === 'dev',
       routes: runs.api ? 'public' : 'infrastructure',
+      shedding: config.shedding,
       ...(live ? { realtime: live.gateway } : {}),
     },
     httpLogger,
@@ -236,19 +253,29 @@ export const createPlatform = async ({
       dispatcher?.start(config.dispatch.sweepIntervalMs);
       timers?.start(config.dispatch.sweepIntervalMs);
       housekeeping?.start();
-      ready = true;
+      phase = 'serving';
     },
-    /** Stops taking work, lets the current passes finish, closes the HTTP app and the shared state. */
+    /**
+     * Readiness goes false at once; requests are still served (each answer closing its
+     * connection) until `stop()`. Load balancers get the drain delay to drop this process.
+     */
+    beginDrain(): void {
+      phase = 'draining';
+    },
+    /**
+     * Tells WebSocket clients to reconnect elsewhere, stops listening and lets in-flight requests
+     * finish, then stops the loops (letting their current passes finish) and the shared state.
+     */
     async stop(): Promise<void> {
-      ready = false;
+      phase = 'draining';
       live?.gateway.drain();
+      await app.close();
       stopFollowing();
       housekeeping?.stop();
       await dispatcher?.stop();
       // Hands the cities over at once rather than after the lease runs out.
       await keeper?.stop();
       await timers?.stop();
-      await app.close();
       // Last, so the final changes of the dispatcher and timers are still announced.
       await relay?.stop();
       live?.close();
@@ -257,6 +284,7 @@ export const createPlatform = async ({
       await redisSupply?.settled(2000).catch(() => {});
       await redisSupply?.close();
       await routing.close();
+      metrics.close();
     },
   };
 };

@@ -10,7 +10,7 @@ import {
   type NearestQuery,
   type SupplyState,
 } from '../../src/dispatch/supply-index.js';
-import { distanceMeters, type LatLng } from '../../src/domain/geo.js';
+import { type BoundingBox, distanceMeters, isInside, type LatLng } from '../../src/domain/geo.js';
 import type { SupplyPort } from '../../src/flows/ports.js';
 import { silentLogger } from '../support/platform.js';
 
@@ -145,6 +145,17 @@ const bruteNearest = (model: Model, q: NearestQuery): Candidate[] => {
     .slice(0, q.limit);
 };
 
+const boxAround = (point: LatLng, meters: number): BoundingBox => {
+  const dLat = meters / 111_195;
+  const dLng = meters / (111_195 * Math.cos((point.lat * Math.PI) / 180));
+  return { south: point.lat - dLat, north: point.lat + dLat, west: point.lng - dLng, east: point.lng + dLng };
+};
+
+const bruteWithin = (model: Model, box: BoundingBox, nowMs: number, staleAfterMs: number): number =>
+  [...model.values()].filter(
+    (e) => e.state === 'available' && nowMs - e.seenAtMs <= staleAfterMs && isInside(box, e),
+  ).length;
+
 const statesOf =
   (model: Model): LoadStates =>
   async (driverIds) =>
@@ -168,6 +179,15 @@ const expectView = (
     expect(supply.nearestAvailable(query)).toEqual(bruteNearest(model, query));
     const { limit: _limit, exclude: _exclude, ...area } = query;
     expect(supply.countAvailable(area)).toBe(bruteNearest(model, { ...query, limit: 1e9 }).length);
+  }
+  // Boxes around the query points, overlapping ones included, counted in one pass.
+  const [first] = queries;
+  if (first) {
+    const areas = queries.map((query) => boxAround(query.point, query.radiusMeters));
+    const { nowMs, staleAfterMs } = first;
+    expect(supply.countAvailableWithin({ areas, nowMs, staleAfterMs })).toEqual(
+      areas.map((box) => bruteWithin(model, box, nowMs, staleAfterMs)),
+    );
   }
 };
 

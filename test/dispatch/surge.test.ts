@@ -262,4 +262,25 @@ describe('The surge model', () => {
     expect(() => model.recordRequest('paris', paris, Number.NaN)).toThrow(/nowMs/);
     expect(() => model.zones('paris', paris, 11, T0, supplyOf(1))).toThrow(RangeError);
   });
+
+  it("When the highest multiplier of a city is read, then it is the hottest cell's, and reading it steers nothing", () => {
+    const watched = createSurgeModel({ policies: { paris: fast } });
+    const unwatched = createSurgeModel({ policies: { paris: fast } });
+    const calm = { lat: 48.9, lng: 2.25 };
+    expect(watched.highestMultiplier('paris', T0)).toBe(1);
+    for (const model of [watched, unwatched]) {
+      record(model, 12, T0);
+      record(model, 4, T0, calm);
+      model.multiplier('paris', paris, T0, supplyOf(2));
+      model.multiplier('paris', calm, T0, supplyOf(2));
+    }
+    for (const at of [T0 + 5 * SECOND, T0 + 20 * SECOND, T0 + 400 * SECOND]) {
+      const highest = watched.highestMultiplier('paris', at);
+      // The hottest cell is the busy one; its quote now gets the same multiplier, on both models.
+      expect(highest).toBe(unwatched.multiplier('paris', paris, at, supplyOf(2)));
+      expect(highest).toBe(watched.multiplier('paris', paris, at, supplyOf(2)));
+      expect(highest).toBeGreaterThanOrEqual(unwatched.multiplier('paris', calm, at, supplyOf(2)));
+    }
+    expect(watched.highestMultiplier('london', T0)).toBe(1);
+  });
 });

@@ -58,6 +58,10 @@ export const startTestPlatform = async (
   await migrate(database.database);
   const config: Config = loadConfig({
     PEAKRIDE_SWEEP_INTERVAL_MS: '50',
+    // The test and its load share this event loop: shedding would refuse the test's own requests.
+    // It is tested on a real process (test/http/overload.test.ts).
+    PEAKRIDE_SHED_EVENT_LOOP_DELAY_MS: '0',
+    PEAKRIDE_SHED_EVENT_LOOP_UTILIZATION: '0',
     ...env,
   });
   const platform = await createPlatform({

@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -41,6 +44,125 @@ export interface Cluster {
   cleanup(): Promise<void>;
 }
 
+/**
+ * Spawns `peakride serve --role <role>` with exactly `env` (plus PATH) and resolves once it logs
+ * that it is ready; `track` is told of the child first, so a caller can always clean it up.
+ */
+export const spawnServe = async (
+  role: 'api' | 'dispatch' | 'worker' | 'all',
+  env: Record<string, string>,
+  track: (child: ChildProcess) => void = () => {},
+  readyTimeoutMs = READY_TIMEOUT_MS,
+): Promise<RoleProcess> => {
+  const child = spawn(process.execPath, [CLI, 'serve', '--role', role], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  track(child);
+  const logs: Array<Record<string, unknown>> = [];
+  let exited = false;
+  const exit = once(child, 'exit').then(([code, signal]) => {
+    exited = true;
+    return (code ?? signal) as number | string;
+  });
+  let pending = '';
+  const ready = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${role} not ready in ${readyTimeoutMs} ms:\n${JSON.stringify(logs, null, 1)}`)),
+      readyTimeoutMs,
+    );
+    child.stdout?.on('data', (chunk: Buffer) => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        try {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          logs.push(entry);
+          if (entry.msg === 'peakride ready' && typeof entry.url === 'string') {
+            clearTimeout(timer);
+            resolve(entry.url);
+          }
+        } catch {
+          logs.push({ raw: line });
+        }
+      }
+    });
+    child.stderr?.on('data', (chunk: Buffer) => logs.push({ stderr: chunk.toString() }));
+    void exit.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${role} exited (${code}) before ready:\n${JSON.stringify(logs, null, 1)}`));
+    });
+  });
+  const address = await ready;
+  return {
+    role,
+    url: address,
+    pid: child.pid ?? -1,
+    logs,
+    get exited() {
+      return exited;
+    },
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (!exited) child.kill(signal);
+      return exit;
+    },
+  };
+};
+
+/**
+ * Test processes share two cores with the test runner and each other: a starved process must not
+ * shed the tests' own requests. The shedding tests turn it back on.
+ */
+export const noShedding = {
+  PEAKRIDE_SHED_EVENT_LOOP_DELAY_MS: '0',
+  PEAKRIDE_SHED_EVENT_LOOP_UTILIZATION: '0',
+};
+
+/** A fresh PGlite data directory runs initdb first: about 10 s on a busy 2-core machine. */
+const EMBEDDED_READY_TIMEOUT_MS = 90_000;
+
+/**
+ * The embedded platform (`serve --role all`, PGlite in a data directory of its own) as a real
+ * process on port 0, with dev tokens; no drain delay unless `env` sets one. `cleanup` kills it if
+ * still running and deletes its data.
+ */
+export const startEmbedded = async (env: Record<string, string> = {}) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'peakride-embedded-'));
+  let child: ChildProcess | undefined;
+  const cleanup = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const server = await spawnServe(
+      'all',
+      {
+        PEAKRIDE_DATA_DIR: dataDir,
+        AUTH_MODE: 'dev',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        PEAKRIDE_DRAIN_DELAY_SECONDS: '0',
+        ...noShedding,
+        ...env,
+      },
+      (spawned) => {
+        child = spawned;
+      },
+      EMBEDDED_READY_TIMEOUT_MS,
+    );
+    return Object.assign(server, { cleanup });
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+};
+
 export const clusterAvailable = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
 export const clusterSkipReason = 'skipped: DATABASE_URL and REDIS_URL must both be set';
 
@@ -64,68 +186,14 @@ export const createCluster = async (baseEnv: Record<string, string> = {}): Promi
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'info',
+    PEAKRIDE_DRAIN_DELAY_SECONDS: '0',
+    ...noShedding,
     ...baseEnv,
   };
   const processes: ChildProcess[] = [];
 
-  const start: Cluster['start'] = async (role, extra = {}) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--role', role], {
-      env: { PATH: process.env.PATH ?? '', ...env, ...extra },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    processes.push(child);
-    const logs: Array<Record<string, unknown>> = [];
-    let exited = false;
-    const exit = once(child, 'exit').then(([code, signal]) => {
-      exited = true;
-      return (code ?? signal) as number | string;
-    });
-    let pending = '';
-    const ready = new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(new Error(`${role} not ready in ${READY_TIMEOUT_MS} ms:\n${JSON.stringify(logs, null, 1)}`)),
-        READY_TIMEOUT_MS,
-      );
-      child.stdout?.on('data', (chunk: Buffer) => {
-        pending += chunk.toString();
-        const lines = pending.split('\n');
-        pending = lines.pop() ?? '';
-        for (const line of lines) {
-          if (!line.trim()) continue;
-          try {
-            const entry = JSON.parse(line) as Record<string, unknown>;
-            logs.push(entry);
-            if (entry.msg === 'peakride ready' && typeof entry.url === 'string') {
-              clearTimeout(timer);
-              resolve(entry.url);
-            }
-          } catch {
-            logs.push({ raw: line });
-          }
-        }
-      });
-      child.stderr?.on('data', (chunk: Buffer) => logs.push({ stderr: chunk.toString() }));
-      void exit.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`${role} exited (${code}) before ready:\n${JSON.stringify(logs, null, 1)}`));
-      });
-    });
-    const address = await ready;
-    return {
-      role,
-      url: address,
-      pid: child.pid ?? -1,
-      logs,
-      get exited() {
-        return exited;
-      },
-      async stop(signal: NodeJS.Signals = 'SIGTERM') {
-        if (!exited) child.kill(signal);
-        return exit;
-      },
-    };
-  };
+  const start: Cluster['start'] = (role, extra = {}) =>
+    spawnServe(role, { ...env, ...extra }, (child) => processes.push(child));
 
   const runToExit: Cluster['runToExit'] = async (role, extra) => {
     const started = Date.now();

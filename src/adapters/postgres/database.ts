@@ -12,6 +12,11 @@ export interface Queryable {
 export interface Database extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Whether the database answers, for readiness: on a connection of its own, so a pool saturated
+   * by a peak is not mistaken for a database that is down.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -25,11 +30,11 @@ export interface PostgresOptions {
 // Timestamps come back as Date in both drivers; numbers we store fit in int4 and float8,
 // which both drivers return as JavaScript numbers.
 export const openPostgres = async (options: PostgresOptions): Promise<Database> => {
-  const pool = new pg.Pool({
+  const connection = {
     connectionString: options.url,
-    max: options.maxConnections ?? 10,
     ...(options.schema ? { options: `-c search_path=${quoteIdentifier(options.schema)}` } : {}),
-  });
+  };
+  const pool = new pg.Pool({ ...connection, max: options.maxConnections ?? 10 });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
   await pool.query('SELECT 1');
@@ -46,8 +51,34 @@ export const openPostgres = async (options: PostgresOptions): Promise<Database> 
     await client.query(sql);
   };
 
+  // The probe's own connection; dropped on any failure, so the next ping reconnects.
+  let probe: pg.Client | undefined;
+  let pinging: Promise<void> | undefined;
+  const ping = async () => {
+    if (!probe) {
+      const client = new pg.Client({ ...connection, connectionTimeoutMillis: 5000, query_timeout: 5000 });
+      client.on('error', () => {});
+      probe = client;
+      await client.connect();
+    }
+    await probe.query('SELECT 1');
+  };
+
   return {
     kind: 'postgres',
+    ping() {
+      // A probe still waiting is not doubled: the caller times it out on its own.
+      pinging ??= ping()
+        .catch((error: unknown) => {
+          void probe?.end().catch(() => {});
+          probe = undefined;
+          throw asUnavailable(error);
+        })
+        .finally(() => {
+          pinging = undefined;
+        });
+      return pinging;
+    },
     query: (sql, params) => run(pool, sql, params),
     exec: (sql) => exec(pool, sql),
     async transaction(work) {
@@ -69,7 +100,10 @@ export const openPostgres = async (options: PostgresOptions): Promise<Database> 
         client.release();
       }
     },
-    close: () => pool.end(),
+    async close() {
+      await probe?.end().catch(() => {});
+      await pool.end();
+    },
   };
 };
 
@@ -105,6 +139,8 @@ export const openPglite = async ({ dataDir, loadDataDir }: PgliteOptions = {}): 
           },
         }),
       ),
+    // In this process: it answers whenever the process does.
+    ping: async () => {},
     close: () => db.close(),
   };
 };

@@ -143,4 +143,12 @@ export const createRideRepository = (db: Queryable): Stores['rides'] => ({
     );
     return rows.map((row) => row.id);
   },
+
+  async searchingCountByCity() {
+    // The partial index rides_searching_by_deadline holds only searching rides: finished ones need not be read.
+    const rows = await db.query<{ city: string; searching: number }>(
+      `SELECT city, count(*)::int AS searching FROM rides WHERE status = 'searching' GROUP BY city`,
+    );
+    return Object.fromEntries(rows.map((row) => [row.city, row.searching]));
+  },
 });

@@ -1,4 +1,6 @@
+import { type Attributes, SpanKind } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
+import { tracingOn, withSpan } from '../../spans.js';
 
 export interface RedisConnectionOptions {
   url: string;
@@ -82,3 +84,34 @@ export const openRedisConnection = async (options: RedisConnectionOptions): Prom
   }
   return client;
 };
+
+/**
+ * A span for one command issued at one of our Redis seams (a publish, a stream write or read, a
+ * snapshot), not for every command ioredis sends. `root`: the command serves many callers (a
+ * group commit of many requests' writes), so it starts its own trace rather than join the first
+ * caller's.
+ */
+export const redisSpan = <T>(
+  command: string,
+  target: string,
+  attributes: Attributes,
+  work: () => Promise<T>,
+  root = false,
+): Promise<T> =>
+  tracingOn()
+    ? withSpan(
+        `${command} ${target}`,
+        {
+          kind: SpanKind.CLIENT,
+          root,
+          attributes: {
+            'db.system': 'redis',
+            'db.system.name': 'redis',
+            'db.operation.name': command,
+            'db.collection.name': target,
+            ...attributes,
+          },
+        },
+        work,
+      )
+    : work();

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { EventBus, OutboxMessage } from '../../flows/ports.js';
-import { redactRedisUrl } from './connection.js';
+import { redactRedisUrl, redisSpan } from './connection.js';
 
 export interface RedisEventBusOptions {
   url: string;
@@ -103,7 +103,9 @@ export const createRedisEventBus = async (options: RedisEventBusOptions): Promis
     async publish(messages) {
       if (closed) throw new Error('the event bus is closed');
       if (messages.length === 0) return;
-      await publisher.publish(channel, JSON.stringify(messages));
+      await redisSpan('PUBLISH', channel, { 'peakride.messages': messages.length }, () =>
+        publisher.publish(channel, JSON.stringify(messages)),
+      );
     },
     subscribe(onMessage, onResync) {
       const entry: Subscriber = { onMessage, onResync };

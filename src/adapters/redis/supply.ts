@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
   type AreaQuery,
+  type AreasQuery,
   createSupplyIndex,
   type DriverPosition,
   type NearestQuery,
@@ -10,7 +11,7 @@ import {
 } from '../../dispatch/supply-index.js';
 import type { Logger } from '../../flows/dispatch.js';
 import type { SupplyPort } from '../../flows/ports.js';
-import { openRedisConnection } from './connection.js';
+import { openRedisConnection, redisSpan } from './connection.js';
 
 /**
  * Driver supply shared by every process: each keeps a full replica (a supply index) fed by one
@@ -257,20 +258,28 @@ export const createRedisSupply = (options: RedisSupplyOptions) => {
       return;
     }
     const minId = String(Math.max(0, Math.floor(redisNow() - retainMs)));
-    sending = writer
-      .xadd(
-        key,
-        'MINID',
-        '~',
-        minId,
-        '*',
-        'o',
-        origin,
-        's',
-        String(batch.seq),
-        'd',
-        JSON.stringify(batch.records),
-      )
+    const client = writer;
+    // One entry carries the writes of many requests: its span starts a trace of its own.
+    sending = redisSpan(
+      'XADD',
+      key,
+      { 'peakride.supply.writes': count },
+      () =>
+        client.xadd(
+          key,
+          'MINID',
+          '~',
+          minId,
+          '*',
+          'o',
+          origin,
+          's',
+          String(batch.seq),
+          'd',
+          JSON.stringify(batch.records),
+        ),
+      true,
+    )
       .then(
         () => {
           stats.published += count;
@@ -534,7 +543,17 @@ export const createRedisSupply = (options: RedisSupplyOptions) => {
           key,
           lastId,
         )) as Array<[string, StreamEntry[]]> | null;
-        if (reply?.[0]) applyEntries(reply[0][1]);
+        const entries = reply?.[0]?.[1];
+        // The span covers applying what was read, not the blocking wait before it.
+        if (entries) {
+          await redisSpan(
+            'XREAD',
+            key,
+            { 'peakride.supply.entries': entries.length },
+            async () => applyEntries(entries),
+            true,
+          );
+        }
       } catch (error) {
         if (closing) break;
         if (!failing) {
@@ -650,7 +669,9 @@ export const createRedisSupply = (options: RedisSupplyOptions) => {
     }
     // Kept as long as its tail can be: past that it is useless.
     const body = `{"v":1,"id":${JSON.stringify(tag)},"values":[${parts.join(',')}]}`;
-    await client.set(snapshotKey, body, 'PX', retainMs);
+    await redisSpan('SET', snapshotKey, { 'peakride.supply.drivers': drivers.length }, () =>
+      client.set(snapshotKey, body, 'PX', retainMs),
+    );
     stats.snapshots++;
     return true;
   };
@@ -673,7 +694,7 @@ export const createRedisSupply = (options: RedisSupplyOptions) => {
 
   /** Loads the latest snapshot if the stream still holds every entry after it; answers its tag. */
   const loadSnapshot = async (client: Redis): Promise<string | undefined> => {
-    const raw = await client.get(snapshotKey);
+    const raw = await redisSpan('GET', snapshotKey, {}, () => client.get(snapshotKey));
     if (raw === null) return undefined;
     let snapshot: { v?: unknown; id?: unknown; values?: unknown };
     try {
@@ -757,6 +778,7 @@ export const createRedisSupply = (options: RedisSupplyOptions) => {
     get: (driverId: string) => index.get(driverId),
     nearestAvailable: (query: NearestQuery) => index.nearestAvailable(query),
     countAvailable: (query: AreaQuery) => index.countAvailable(query),
+    countAvailableWithin: (query: AreasQuery) => index.countAvailableWithin(query),
   };
 
   return {
@@ -817,7 +839,10 @@ export const createRedisSupply = (options: RedisSupplyOptions) => {
         lastIdRead = tag !== undefined;
         let start = tag === undefined ? lastId : `(${lastId}`;
         for (;;) {
-          const page = (await ownReader.xrange(key, start, '+', 'COUNT', REPLAY_PAGE)) as StreamEntry[];
+          const from = start;
+          const page = (await redisSpan('XRANGE', key, {}, () =>
+            ownReader.xrange(key, from, '+', 'COUNT', REPLAY_PAGE),
+          )) as StreamEntry[];
           stats.replayed += applyEntries(page);
           if (page.length < REPLAY_PAGE) break;
           start = `(${lastId}`;

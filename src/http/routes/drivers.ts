@@ -13,10 +13,13 @@ import {
 export const registerDriverRoutes = (app: App, { flows, tokens }: AppDeps) => {
   const driverOnly = authorize(tokens, 'driver');
   const common = { tags: ['drivers'], security: [{ bearer: [] }] };
+  // Supply: a driver going online or reporting a position is what every match depends on.
+  const critical = { priority: 'critical' } as const;
 
   app.post(
     '/v1/drivers/me/online',
     {
+      config: critical,
       onRequest: driverOnly,
       schema: {
         ...common,
@@ -31,6 +34,7 @@ export const registerDriverRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.post(
     '/v1/drivers/me/offline',
     {
+      config: critical,
       onRequest: driverOnly,
       schema: {
         ...common,
@@ -44,6 +48,7 @@ export const registerDriverRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.post(
     '/v1/drivers/me/location',
     {
+      config: critical,
       onRequest: driverOnly,
       schema: {
         ...common,
@@ -65,6 +70,7 @@ export const registerDriverRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.get(
     '/v1/drivers/me/offers',
     {
+      config: critical,
       onRequest: driverOnly,
       schema: {
         ...common,

@@ -9,6 +9,7 @@ export const registerOfferRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.post(
     '/v1/offers/:id/accept',
     {
+      config: { priority: 'critical' },
       onRequest: authorize(tokens, 'driver'),
       schema: {
         ...common,
@@ -22,6 +23,7 @@ export const registerOfferRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.post(
     '/v1/offers/:id/decline',
     {
+      config: { priority: 'critical' },
       onRequest: authorize(tokens, 'driver'),
       schema: { ...common, summary: 'Decline the offer', response: { 200: OfferDeclined, '4xx': Problem } },
     },

@@ -7,6 +7,8 @@ export const registerQuoteRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.post(
     '/v1/quotes',
     {
+      // The first thing refused under overload: a rider retries a quote; a ride is not lost.
+      config: { priority: 'sheddable' },
       onRequest: authorize(tokens, 'rider'),
       schema: {
         summary: 'Price a trip upfront; the quote is single-use and expires',

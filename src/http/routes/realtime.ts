@@ -64,6 +64,8 @@ export const registerRealtimeRoutes = async (app: App, { tokens, realtime }: App
   app.route({
     method: 'GET',
     url: '/v1/realtime',
+    // Never shed: a rider cut off from live updates would poll ride reads instead, which costs more.
+    config: { priority: 'critical' },
     // Authentication before the upgrade: a bad or missing token is a 401 problem+json, not a close.
     onRequest: async (request) => {
       const token = tokenOf(request);

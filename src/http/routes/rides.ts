@@ -25,6 +25,7 @@ export const registerRideRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.post(
     '/v1/rides',
     {
+      config: { priority: 'critical' },
       onRequest: authorize(tokens, 'rider'),
       schema: {
         summary: 'Book the quoted ride (idempotent: send an Idempotency-Key)',
@@ -59,6 +60,8 @@ export const registerRideRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.get(
     '/v1/rides/:id',
     {
+      // Reads: the realtime channel carries the same changes, and a rider can read again later.
+      config: { priority: 'sheddable' },
       onRequest: authorize(tokens, 'rider', 'driver', 'ops'),
       schema: {
         summary: 'A ride, for its rider, its assigned driver or ops; anyone else gets 404',
@@ -74,6 +77,7 @@ export const registerRideRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.get(
     '/v1/rides/:id/events',
     {
+      config: { priority: 'sheddable' },
       onRequest: authorize(tokens, 'ops'),
       schema: {
         summary: "A ride's history: every change, who made it and why, oldest first",
@@ -90,6 +94,7 @@ export const registerRideRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.post(
     '/v1/rides/:id/cancel',
     {
+      config: { priority: 'critical' },
       onRequest: authorize(tokens, 'rider', 'driver'),
       // The reason is optional, and so is the body that carries it.
       preValidation: async (request) => {
@@ -114,6 +119,7 @@ export const registerRideRoutes = (app: App, { flows, tokens }: AppDeps) => {
     app.post(
       `/v1/rides/:id/${path}`,
       {
+        config: { priority: 'critical' },
         onRequest: authorize(tokens, 'driver'),
         schema: {
           summary,

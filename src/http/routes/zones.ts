@@ -15,6 +15,8 @@ export const registerZoneRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.get(
     '/v1/zones',
     {
+      // An ops view: refused first under overload, like quotes.
+      config: { priority: 'sheddable' },
       onRequest: authorize(tokens, 'ops'),
       schema: {
         summary: 'Supply, demand and surge of the H3 cell of a point and its neighbours',

@@ -1,0 +1,280 @@
+// npm run bench:overload (and npm run bench): priority load shedding under 3x overload of quotes.
+// Open-model load: every request leaves at its scheduled time and its latency counts from that
+// time, so a server that stalls cannot hide behind a client that waits (docs/load-shedding.md).
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { benchBackends, load, median, post, startServer, writeSection } from './lib.mjs';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** Seconds of each phase (normal load, then overload) of a run. */
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const OVERLOAD = 3;
+/** Share of the measured quote capacity sent as quotes at normal load. */
+const NORMAL = 0.5;
+const BOOKINGS_PER_SECOND = 5;
+const DRIVERS = 100;
+/** Each online driver reports its position every second. */
+const LOCATIONS_PER_SECOND = DRIVERS;
+const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+
+const paris = { lat: 48.8566, lng: 2.3522 };
+const near = (i) => ({ lat: paris.lat + (i % 100) / 2000, lng: paris.lng + ((i * 7) % 100) / 2000 });
+
+const percentile = (values, p) => {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+
+/**
+ * Sends `rate` requests a second of each stream for `seconds`, each at its scheduled time;
+ * resolves with, per stream, each answer's status and its latency from the scheduled time.
+ */
+const openLoad = async (pool, streams, seconds) => {
+  const results = Object.fromEntries(streams.map((stream) => [stream.name, []]));
+  const pending = [];
+  const startedAt = performance.now();
+  const sent = streams.map(() => 0);
+  const endAt = startedAt + seconds * 1000;
+  while (performance.now() < endAt) {
+    const now = performance.now();
+    streams.forEach((stream, s) => {
+      while (sent[s] < stream.rate * seconds && startedAt + (sent[s] * 1000) / stream.rate <= now) {
+        const scheduledAt = startedAt + (sent[s] * 1000) / stream.rate;
+        const request = stream.next(sent[s]++);
+        if (!request) continue;
+        pending.push(
+          pool
+            .request(request)
+            .then(async (response) => {
+              await response.body.dump();
+              results[stream.name].push({
+                status: response.statusCode,
+                ms: performance.now() - scheduledAt,
+                retryAfter: response.headers['retry-after'],
+              });
+            })
+            .catch(() => results[stream.name].push({ status: 0, ms: performance.now() - scheduledAt })),
+        );
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(pending);
+  return results;
+};
+
+const json = (token, body, headers = {}) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
+  body: JSON.stringify(body),
+});
+
+/** Quote throughput of a server that sheds nothing: what "capacity" means here. */
+const measureCapacity = async (env) => {
+  const server = await startServer([cli, 'serve'], {
+    ...env,
+    PEAKRIDE_SHED_EVENT_LOOP_DELAY_MS: '0',
+    PEAKRIDE_SHED_EVENT_LOOP_UTILIZATION: '0',
+  });
+  const rider = (await post(server.url, '/v1/dev/tokens', { role: 'rider', subject: `cap-${randomUUID()}` }))
+    .token;
+  const quotes = {
+    url: `${server.url}/v1/quotes`,
+    ...json(rider, { pickup: near(3), dropoff: near(41) }),
+  };
+  // A cold process (JIT, PGlite's caches) answers far slower than a warm one: warm it first.
+  await load({ ...quotes, duration: 2 });
+  const result = await load({ ...quotes, duration: Math.min(DURATION, 5) });
+  await server.stop();
+  return result.requestsPerSecond;
+};
+
+const run = async (env, capacity) => {
+  const server = await startServer([cli, 'serve'], env);
+  const pool = new Pool(server.url, { connections: 256 });
+  const token = async (role, subject) => (await post(server.url, '/v1/dev/tokens', { role, subject })).token;
+  const drivers = [];
+  for (let i = 0; i < DRIVERS; i++) {
+    const driver = await token('driver', `bench-driver-${randomUUID().slice(0, 8)}`);
+    await post(server.url, '/v1/drivers/me/online', near(i), { authorization: `Bearer ${driver}` });
+    drivers.push(driver);
+  }
+  const quoters = [];
+  for (let i = 0; i < 20; i++) quoters.push(await token('rider', `bench-quoter-${randomUUID().slice(0, 8)}`));
+  // One rider per booking (a rider holds one open ride), quoted before the load starts.
+  const bookers = async (count) => {
+    const list = [];
+    for (let i = 0; i < count; i++) {
+      const rider = await token('rider', `bench-booker-${randomUUID().slice(0, 8)}`);
+      const quote = await post(
+        server.url,
+        '/v1/quotes',
+        { pickup: near(i), dropoff: near(i + 30) },
+        {
+          authorization: `Bearer ${rider}`,
+        },
+      );
+      list.push({ rider, quoteId: quote.quoteId });
+    }
+    return list;
+  };
+  const phase = async (quoteRate) => {
+    const booking = await bookers(BOOKINGS_PER_SECOND * DURATION);
+    return openLoad(
+      pool,
+      [
+        {
+          name: 'quote',
+          rate: quoteRate,
+          next: (i) => ({
+            path: '/v1/quotes',
+            ...json(quoters[i % quoters.length], { pickup: near(i), dropoff: near(i + 11) }),
+          }),
+        },
+        {
+          name: 'booking',
+          rate: BOOKINGS_PER_SECOND,
+          next: (i) =>
+            booking[i] && {
+              path: '/v1/rides',
+              ...json(booking[i].rider, { quoteId: booking[i].quoteId }, { 'idempotency-key': randomUUID() }),
+            },
+        },
+        {
+          name: 'location',
+          rate: LOCATIONS_PER_SECOND,
+          next: (i) => ({
+            path: '/v1/drivers/me/location',
+            ...json(drivers[i % DRIVERS], { ...near(i), heading: 90 }),
+          }),
+        },
+      ],
+      DURATION,
+    );
+  };
+  try {
+    // Warm-up at normal load, not measured: the first seconds of a fresh process are the slowest.
+    await openLoad(
+      pool,
+      [
+        {
+          name: 'quote',
+          rate: capacity * NORMAL,
+          next: (i) => ({
+            path: '/v1/quotes',
+            ...json(quoters[i % quoters.length], { pickup: near(i), dropoff: near(i + 5) }),
+          }),
+        },
+        {
+          name: 'location',
+          rate: LOCATIONS_PER_SECOND,
+          next: (i) => ({ path: '/v1/drivers/me/location', ...json(drivers[i % DRIVERS], near(i)) }),
+        },
+      ],
+      2,
+    );
+    const normal = await phase(capacity * NORMAL);
+    const overload = await phase(capacity * OVERLOAD);
+    const summary = (results) => ({
+      bookingP99: percentile(
+        results.booking.map((r) => r.ms),
+        99,
+      ),
+      locationP99: percentile(
+        results.location.map((r) => r.ms),
+        99,
+      ),
+      quotesShed: results.quote.filter((r) => r.status === 503).length / results.quote.length,
+      quotesServed: results.quote.filter((r) => r.status === 201).length / DURATION,
+      criticalFailures: [...results.booking, ...results.location].filter(
+        (r) => r.status < 200 || r.status > 299,
+      ).length,
+      shedWithoutRetryAfter: results.quote.filter((r) => r.status === 503 && !r.retryAfter).length,
+    });
+    return { normal: summary(normal), overload: summary(overload) };
+  } finally {
+    await pool.close();
+    await server.stop();
+  }
+};
+
+const main = async () => {
+  const loadAtStart = loadavg()[0].toFixed(2);
+  const rows = [];
+  for (const backend of await benchBackends()) {
+    const dataDir = await mkdtemp(join(tmpdir(), 'peakride-bench-overload-'));
+    try {
+      const env = { PEAKRIDE_DATA_DIR: dataDir, ...backend.env };
+      // The first start migrates (and for PGlite runs initdb); the measured starts are warm.
+      await (await startServer([cli, 'serve'], env)).stop();
+      const runs = [];
+      for (let i = 0; i < RUNS; i++) {
+        const capacity = await measureCapacity(env);
+        runs.push({ capacity, ...(await run(env, capacity)) });
+        process.stderr.write(`${backend.name} run ${i + 1}: ${JSON.stringify(runs.at(-1))}\n`);
+      }
+      const m = (pick) => median(runs.map(pick));
+      rows.push({
+        backend: backend.name,
+        capacity: m((r) => r.capacity),
+        bookingNormal: m((r) => r.normal.bookingP99),
+        bookingOverload: m((r) => r.overload.bookingP99),
+        bookingRatio: m((r) => r.overload.bookingP99 / r.normal.bookingP99),
+        locationNormal: m((r) => r.normal.locationP99),
+        locationOverload: m((r) => r.overload.locationP99),
+        locationRatio: m((r) => r.overload.locationP99 / r.normal.locationP99),
+        shedNormal: m((r) => r.normal.quotesShed),
+        shedOverload: m((r) => r.overload.quotesShed),
+        quotesServed: m((r) => r.overload.quotesServed),
+        failures: runs.reduce((sum, r) => sum + r.normal.criticalFailures + r.overload.criticalFailures, 0),
+        noRetryAfter: runs.reduce(
+          (sum, r) => sum + r.normal.shedWithoutRetryAfter + r.overload.shedWithoutRetryAfter,
+          0,
+        ),
+      });
+    } finally {
+      await backend.cleanup?.();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }
+  await writeReport(rows, loadAtStart);
+};
+
+const pct = (share) => `${Math.round(share * 100)}%`;
+const ms = (value) => Math.round(value);
+
+const writeReport = async (rows, loadAtStart) => {
+  const when = new Date().toISOString().slice(0, 10);
+  const table = rows
+    .map(
+      (row) =>
+        `| ${row.backend} | ${Math.round(row.capacity)} | ${ms(row.bookingNormal)} → ${ms(row.bookingOverload)} | **${row.bookingRatio.toFixed(2)}** | ${ms(row.locationNormal)} → ${ms(row.locationOverload)} | **${row.locationRatio.toFixed(2)}** | ${pct(row.shedNormal)} / **${pct(row.shedOverload)}** | ${Math.round(row.quotesServed)} | ${row.failures} | ${row.noRetryAfter} |`,
+    )
+    .join('\n');
+  const body = `Measured by \`npm run bench:overload\` (\`bench/overload.mjs\`) on ${when}: one \`peakride serve\` process
+(default shedding thresholds, see [docs/load-shedding.md](docs/load-shedding.md)) and the load generator on the
+same 2-core machine (1-minute load average ${loadAtStart} at the start); median of ${RUNS} runs.
+Capacity is the quote throughput of the same server with shedding off (autocannon, 32 connections). Each run
+has two ${DURATION} s phases of open-model load (each request leaves at its scheduled time; latency counts from
+that time): **normal**, quotes at ${NORMAL * 100}% of capacity, plus ${BOOKINGS_PER_SECOND} bookings/s (each with a
+quote taken beforehand) and ${LOCATIONS_PER_SECOND} location updates/s from ${DRIVERS} online drivers; then
+**overload**, quotes at ${OVERLOAD}x capacity with the same bookings and locations. Target: p99 of bookings and
+locations under overload at most 2x their value at normal load.
+
+\`\`\`sh
+npm run build && DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:overload
+\`\`\`
+
+| database | quote capacity (req/s) | booking p99 ms, normal → overload | booking p99 ratio | location p99 ms, normal → overload | location p99 ratio | quotes shed, normal / overload | quotes served under overload (req/s) | bookings + locations not 2xx | 503 without Retry-After |
+|---|---|---|---|---|---|---|---|---|---|
+${table}
+`;
+  await writeSection('Overload: priority load shedding', body);
+  process.stdout.write(body);
+};
+
+await main();
