@@ -34,7 +34,7 @@ const IDLE_WAIT_S = Number(process.env.BENCH_IDLE_WAIT_SECONDS ?? 120);
 const MAX_REST = Number(process.env.BENCH_MAX_REST_CORES ?? 0.3);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+const cli = new URL('../dist/peakride.js', import.meta.url).pathname;
 const anchorScript = new URL('./bare-fastify.mjs', import.meta.url).pathname;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -10,7 +10,7 @@ import { load, median, post, startServer, writeSection } from './lib.mjs';
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const DRIVERS = 200;
-const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+const cli = new URL('../dist/peakride.js', import.meta.url).pathname;
 const anchor = new URL('./bare-fastify.mjs', import.meta.url).pathname;
 
 const paris = { lat: 48.8566, lng: 2.3522 };

@@ -18,7 +18,7 @@ const BOOKINGS_PER_SECOND = 5;
 const DRIVERS = 100;
 /** Each online driver reports its position every second. */
 const LOCATIONS_PER_SECOND = DRIVERS;
-const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+const cli = new URL('../dist/peakride.js', import.meta.url).pathname;
 
 const paris = { lat: 48.8566, lng: 2.3522 };
 const near = (i) => ({ lat: paris.lat + (i % 100) / 2000, lng: paris.lng + ((i * 7) % 100) / 2000 });

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { median, startServer, writeSection } from './lib.mjs';
 
 const STARTS = Number(process.env.BENCH_STARTS ?? 10);
-const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+const cli = new URL('../dist/peakride.js', import.meta.url).pathname;
 const anchor = new URL('./bare-fastify.mjs', import.meta.url).pathname;
 const pgliteOpen = new URL('./pglite-open.mjs', import.meta.url).pathname;
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configVariables } from '../src/config.js';
 
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../dist/peakride.js', import.meta.url));
 const migrationsDir = new URL('../src/adapters/postgres/migrations/', import.meta.url);
 /** A fresh PGlite data directory runs initdb first: about 10 s on a busy 2-core machine. */
 const FIRST_START_MS = 120_000;

@@ -16,7 +16,7 @@ import { type RoleProcess, spawnServe } from '../support/processes.js';
  * shared and slow.
  */
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/peakride.js', import.meta.url));
 /** A fresh PGlite data directory runs initdb first: about 10 s on a busy 2-core machine. */
 const MIGRATE_TIMEOUT_MS = 120_000;
 const OVERLOAD_MS = 8000;

@@ -14,7 +14,7 @@ import { noShedding } from '../support/processes.js';
 
 const SECRET = `jwt-secret-${randomBytes(16).toString('hex')}`;
 /** Load shedding off: a quote shed on a busy test machine is not what these tests are about. */
-const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../dist/peakride.js', import.meta.url));
 
 /** The database, with statements matching `failing` refused as a broken connection would. */
 const withFaults = (database: Database) => {

@@ -10,7 +10,7 @@ import { dashboard } from '../../src/ops/slo/dashboard.js';
 import { loadObjectives, parseObjectives, SloFileError } from '../../src/ops/slo/objectives.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const cli = join(root, 'dist/cli.js');
+const cli = join(root, 'dist/peakride.js');
 const monitoring = join(root, 'deploy/monitoring');
 const objectivesFile = join(root, 'slo/objectives.yaml');
 const run = promisify(execFile);

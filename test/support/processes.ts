@@ -12,11 +12,11 @@ import { driverClient, type Reply, riderClient, type TestPlatform, uniqueId } fr
 
 /**
  * Real `peakride serve` processes for the distributed-mode tests: each role runs the built CLI
- * (`dist/cli.js`, as in production) on port 0 against its own PostgreSQL schema and Redis prefix,
+ * (`dist/peakride.js`, as in production) on port 0 against its own PostgreSQL schema and Redis prefix,
  * so test files and runs never meet. `npm test` builds first.
  */
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/peakride.js', import.meta.url));
 const READY_TIMEOUT_MS = 20_000;
 
 export interface RoleProcess {
