@@ -1,10 +1,13 @@
 // npm run bench:overload (and npm run bench): priority load shedding under 3x overload of quotes.
 // Open-model load: every request leaves at its scheduled time and its latency counts from that
 // time, so a server that stalls cannot hide behind a client that waits (docs/load-shedding.md).
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { benchBackends, load, median, post, startServer, writeSection } from './lib.mjs';
 
@@ -19,6 +22,7 @@ const DRIVERS = 100;
 /** Each online driver reports its position every second. */
 const LOCATIONS_PER_SECOND = DRIVERS;
 const cli = new URL('../dist/peakride.js', import.meta.url).pathname;
+const SELF = new URL(import.meta.url).pathname;
 
 const paris = { lat: 48.8566, lng: 2.3522 };
 const near = (i) => ({ lat: paris.lat + (i % 100) / 2000, lng: paris.lng + ((i * 7) % 100) / 2000 });
@@ -67,6 +71,40 @@ const openLoad = async (pool, streams, seconds) => {
   return results;
 };
 
+const quoteStream = (quoters, rate) => ({
+  name: 'quote',
+  rate,
+  next: (i) => ({
+    path: '/v1/quotes',
+    ...json(quoters[i % quoters.length], { pickup: near(i), dropoff: near(i + 11) }),
+  }),
+});
+
+/** Runs the quote stream in a child process; resolves once it sends, with its results to come. */
+const startFlood = async (url, rate, seconds, quoters) => {
+  const child = spawn(process.execPath, [SELF, '--flood', url, String(rate), String(seconds)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  child.stdin.end(JSON.stringify(quoters));
+  const lines = createInterface({ input: child.stdout });
+  const [first] = await once(lines, 'line');
+  if (first !== 'sending') throw new Error(`flood: ${first}`);
+  const results = once(lines, 'line').then(([line]) =>
+    JSON.parse(line).map(([status, retryAfter]) => ({ status, retryAfter: retryAfter === 1 })),
+  );
+  return { results };
+};
+
+const flood = async ([url, rate, seconds]) => {
+  let input = '';
+  for await (const chunk of process.stdin) input += chunk;
+  const pool = new Pool(url, { connections: 256 });
+  process.stdout.write('sending\n');
+  const results = await openLoad(pool, [quoteStream(JSON.parse(input), Number(rate))], Number(seconds));
+  await pool.close();
+  process.stdout.write(`${JSON.stringify(results.quote.map((r) => [r.status, r.retryAfter ? 1 : 0]))}\n`);
+};
+
 const json = (token, body, headers = {}) => ({
   method: 'POST',
   headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
@@ -105,7 +143,8 @@ const run = async (env, capacity) => {
   }
   const quoters = [];
   for (let i = 0; i < 20; i++) quoters.push(await token('rider', `bench-quoter-${randomUUID().slice(0, 8)}`));
-  // One rider per booking (a rider holds one open ride), quoted before the load starts.
+  // One rider per booking (a rider holds one open ride), quoted before any load starts: a quote
+  // taken between the phases could be shed by the tail of the one before.
   const bookers = async (count) => {
     const list = [];
     for (let i = 0; i < count; i++) {
@@ -122,19 +161,18 @@ const run = async (env, capacity) => {
     }
     return list;
   };
-  const phase = async (quoteRate) => {
-    const booking = await bookers(BOOKINGS_PER_SECOND * DURATION);
-    return openLoad(
+  const bookingsFor = {
+    normal: await bookers(BOOKINGS_PER_SECOND * DURATION),
+    overload: await bookers(BOOKINGS_PER_SECOND * DURATION),
+  };
+  const phase = async (quoteRate, booking) => {
+    // The quote flood comes from a process of its own, as it would from other clients: sending
+    // thousands of requests a second would otherwise delay this process's own bookings and
+    // location updates and charge that delay to the server.
+    const flood = await startFlood(server.url, quoteRate, DURATION, quoters);
+    const critical = await openLoad(
       pool,
       [
-        {
-          name: 'quote',
-          rate: quoteRate,
-          next: (i) => ({
-            path: '/v1/quotes',
-            ...json(quoters[i % quoters.length], { pickup: near(i), dropoff: near(i + 11) }),
-          }),
-        },
         {
           name: 'booking',
           rate: BOOKINGS_PER_SECOND,
@@ -155,6 +193,7 @@ const run = async (env, capacity) => {
       ],
       DURATION,
     );
+    return { ...critical, quote: await flood.results };
   };
   try {
     // Warm-up at normal load, not measured: the first seconds of a fresh process are the slowest.
@@ -177,8 +216,8 @@ const run = async (env, capacity) => {
       ],
       2,
     );
-    const normal = await phase(capacity * NORMAL);
-    const overload = await phase(capacity * OVERLOAD);
+    const normal = await phase(capacity * NORMAL, bookingsFor.normal);
+    const overload = await phase(capacity * OVERLOAD, bookingsFor.overload);
     const summary = (results) => ({
       bookingP99: percentile(
         results.booking.map((r) => r.ms),
@@ -256,8 +295,9 @@ const writeReport = async (rows, loadAtStart) => {
     )
     .join('\n');
   const body = `Measured by \`npm run bench:overload\` (\`bench/overload.mjs\`) on ${when}: one \`peakride serve\` process
-(default shedding thresholds, see [docs/load-shedding.md](docs/load-shedding.md)) and the load generator on the
-same 2-core machine (1-minute load average ${loadAtStart} at the start); median of ${RUNS} runs.
+(default shedding thresholds, see [docs/load-shedding.md](docs/load-shedding.md)), the quote flood from a
+process of its own and the bookings and location updates from another, all on the same 2-core machine
+(1-minute load average ${loadAtStart} at the start); median of ${RUNS} runs.
 Capacity is the quote throughput of the same server with shedding off (autocannon, 32 connections). Each run
 has two ${DURATION} s phases of open-model load (each request leaves at its scheduled time; latency counts from
 that time): **normal**, quotes at ${NORMAL * 100}% of capacity, plus ${BOOKINGS_PER_SECOND} bookings/s (each with a
@@ -277,4 +317,5 @@ ${table}
   process.stdout.write(body);
 };
 
-await main();
+if (process.argv[2] === '--flood') await flood(process.argv.slice(3));
+else await main();

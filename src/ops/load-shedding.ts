@@ -35,8 +35,8 @@ export interface LoopSignals {
 const CONFIRM_SAMPLES = 2;
 /** While over a threshold, the admitted share of the sheddable class is halved every sample... */
 const ADMIT_DECREASE = 0.5;
-/** ...and while under, it grows back by this much a sample (so about 10 samples from none to all). */
-const ADMIT_INCREASE = 0.1;
+/** ...and while under, it grows back by this much a sample (20 samples, 5 s at the default interval, from none to all: measured, a faster recovery let floods back in before the loop had drained). */
+const ADMIT_INCREASE = 0.05;
 
 /**
  * Decides which share of the sheddable class to refuse, from the event-loop signals sampled
