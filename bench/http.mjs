@@ -71,7 +71,14 @@ const main = async () => {
     });
 
     for (const backend of await backends()) {
-      const env = { PEAKRIDE_DATA_DIR: dataDir, ...backend.env };
+      // Throughput of the request paths themselves: shedding would answer the saturated quotes with
+      // cheap 503s (bench/overload.mjs measures shedding).
+      const env = {
+        PEAKRIDE_DATA_DIR: dataDir,
+        PEAKRIDE_SHED_EVENT_LOOP_DELAY_MS: '0',
+        PEAKRIDE_SHED_EVENT_LOOP_UTILIZATION: '0',
+        ...backend.env,
+      };
       const server = await startServer([cli, 'serve'], env);
       const token = async (role, subject) =>
         (await post(server.url, '/v1/dev/tokens', { role, subject })).token;
