@@ -4,8 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { load, median, post, startServer, writeSection } from './lib.mjs';
+import { benchBackends, load, median, post, startServer, writeSection } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -18,28 +17,6 @@ const jitter = (i) => ({
   lat: paris.lat + ((i * 37) % 100) / 2000,
   lng: paris.lng + ((i * 53) % 100) / 2000,
 });
-
-const backends = async () => {
-  // An empty DATABASE_URL counts as unset: the PGlite rows must not inherit the caller's PostgreSQL.
-  const list = [{ name: 'PGlite', env: { DATABASE_URL: '' } }];
-  if (process.env.DATABASE_URL) {
-    const schema = `peakride_bench_${randomUUID().slice(0, 8)}`;
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    const url = new URL(process.env.DATABASE_URL);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    list.push({
-      name: 'PostgreSQL',
-      env: { DATABASE_URL: url.toString() },
-      cleanup: async () => {
-        await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-        await admin.end();
-      },
-    });
-  }
-  return list;
-};
 
 const measureLoad = async (makeOptions) => {
   const runs = [];
@@ -70,7 +47,7 @@ const main = async () => {
       load: anchorLoad,
     });
 
-    for (const backend of await backends()) {
+    for (const backend of await benchBackends()) {
       // Throughput of the request paths themselves: shedding would answer the saturated quotes with
       // cheap 503s (bench/overload.mjs measures shedding).
       const env = {

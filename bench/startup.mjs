@@ -2,14 +2,12 @@
 // and on PGlite against a bare Fastify server spawned the same way, and PGlite's own open time,
 // interleaved round by round so load drifts hit all alike; medians of BENCH_STARTS rounds.
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import pg from 'pg';
-import { median, startServer, writeSection } from './lib.mjs';
+import { benchBackends, median, startServer, writeSection } from './lib.mjs';
 
 const STARTS = Number(process.env.BENCH_STARTS ?? 10);
 const cli = new URL('../dist/peakride.js', import.meta.url).pathname;
@@ -48,20 +46,12 @@ const main = async () => {
       },
       { name: "PGlite's own open (no peakride code)", time: () => timePgliteOpen(dataDir) },
     ];
-    if (process.env.DATABASE_URL) {
-      const schema = `peakride_bench_${randomUUID().slice(0, 8)}`;
-      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await admin.connect();
-      await admin.query(`CREATE SCHEMA ${schema}`);
-      cleanup = async () => {
-        await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-        await admin.end();
-      };
-      const url = new URL(process.env.DATABASE_URL);
-      url.searchParams.set('options', `-c search_path=${schema}`);
+    const postgres = (await benchBackends()).find((backend) => backend.name === 'PostgreSQL');
+    if (postgres) {
+      cleanup = postgres.cleanup;
       subjects.splice(1, 0, {
         name: 'peakride serve, PostgreSQL',
-        time: () => timeStart([cli, 'serve'], { DATABASE_URL: url.toString() }),
+        time: () => timeStart([cli, 'serve'], postgres.env),
       });
     }
     // The first starts migrate (and PGlite runs initdb): measure warm starts, like a pod restart.
