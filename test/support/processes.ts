@@ -120,6 +120,16 @@ export const noShedding = {
   PEAKRIDE_SHED_EVENT_LOOP_UTILIZATION: '0',
 };
 
+/** Every test process: port 0, dev tokens, no drain delay (tests that drain set one), no shedding. */
+const testProcessEnv = {
+  AUTH_MODE: 'dev',
+  HOST: '127.0.0.1',
+  PORT: '0',
+  LOG_LEVEL: 'info',
+  PEAKRIDE_DRAIN_DELAY_SECONDS: '0',
+  ...noShedding,
+};
+
 /** A fresh PGlite data directory runs initdb first: about 10 s on a busy 2-core machine. */
 const EMBEDDED_READY_TIMEOUT_MS = 90_000;
 
@@ -142,13 +152,8 @@ export const startEmbedded = async (env: Record<string, string> = {}) => {
     const server = await spawnServe(
       'all',
       {
+        ...testProcessEnv,
         PEAKRIDE_DATA_DIR: dataDir,
-        AUTH_MODE: 'dev',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'info',
-        PEAKRIDE_DRAIN_DELAY_SECONDS: '0',
-        ...noShedding,
         ...env,
       },
       (spawned) => {
@@ -182,12 +187,7 @@ export const createCluster = async (baseEnv: Record<string, string> = {}): Promi
     DATABASE_URL: url.toString(),
     REDIS_URL: redisUrl,
     PEAKRIDE_REDIS_PREFIX: prefix,
-    AUTH_MODE: 'dev',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    PEAKRIDE_DRAIN_DELAY_SECONDS: '0',
-    ...noShedding,
+    ...testProcessEnv,
     ...baseEnv,
   };
   const processes: ChildProcess[] = [];
