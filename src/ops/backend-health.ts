@@ -1,3 +1,5 @@
+import { withTimeout } from './with-timeout.js';
+
 export interface HealthLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
@@ -26,20 +28,12 @@ export const createBackendHealth = (
   let stopped = true;
 
   const probe = async (name: string, run: () => Promise<unknown>) => {
-    let timeout: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        run(),
-        new Promise((_, reject) => {
-          timeout = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
+      await withTimeout(run(), timeoutMs);
       if (down.delete(name)) logger.info({ backend: name }, 'backend reachable again');
     } catch (error) {
       if (!down.has(name)) logger.warn({ backend: name, err: error }, 'backend unreachable');
       down.add(name);
-    } finally {
-      clearTimeout(timeout);
     }
   };
 

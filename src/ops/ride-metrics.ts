@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CancelledBy, OfferOutcome, RideObserver } from '../flows/ride-observer.js';
+import { withTimeout } from './with-timeout.js';
 
 /** From request to driver assigned; the SLO rules read the 60 s bucket, so it must stay a bound. */
 export const TIME_TO_MATCH_BUCKETS = [1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300];
@@ -26,14 +27,6 @@ export interface CountedHere {
   /** Search windows and offer timeouts: the worker. */
   timers: boolean;
 }
-
-const withTimeout = <T>(work: Promise<T>, ms: number): Promise<T> => {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-};
 
 /** Keeps the last answer for `ttlMs` of real time (not the platform clock, which tests move). */
 const cachedFor = <T>(ttlMs: number, read: () => Promise<T>) => {
