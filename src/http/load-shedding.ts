@@ -8,6 +8,7 @@ import {
   type SheddingOptions,
 } from '../ops/load-shedding.js';
 import type { Metrics } from '../ops/metrics.js';
+import { runAs } from '../ops/work-priority.js';
 import type { App } from './app-types.js';
 import { problemOf, sendProblem } from './problem.js';
 
@@ -45,6 +46,13 @@ export const registerLoadShedding = async (
       );
     }
     for (const method of [route.method].flat()) classes.set(`${method} ${route.url}`, priority);
+    // The database lanes read the class of the work they serve; critical is what they assume.
+    if (priority === 'sheddable') {
+      const handler = route.handler;
+      route.handler = function (request, reply) {
+        return runAs('sheddable', () => handler.call(this, request, reply));
+      };
+    }
   });
 
   if (!options || (options.maxEventLoopDelayMs <= 0 && options.maxEventLoopUtilization <= 0)) return;
@@ -55,6 +63,13 @@ export const registerLoadShedding = async (
     eventLoopUtilizationMode: 'interval',
   });
   const controller = createShedController(options);
+  // Built once: thousands of refusals a second should not each capture an error's stack.
+  const overloaded = problemOf(
+    new DomainError(
+      'SERVICE.OVERLOADED',
+      `peakride is overloaded: quotes, ride reads and ops views are refused for now; retry in ${options.retryAfterSeconds} s.`,
+    ),
+  );
   const timer = setInterval(() => {
     const { eventLoopDelay, eventLoopUtilized } = app.memoryUsage();
     const share = controller.sample({
@@ -71,10 +86,6 @@ export const registerLoadShedding = async (
     const priority = request.routeOptions.config.priority ?? 'sheddable';
     if (!controller.sheds(priority)) return;
     metrics.requestsShed.inc({ class: priority, route: request.routeOptions.url ?? 'unmatched' });
-    const error = new DomainError(
-      'SERVICE.OVERLOADED',
-      `peakride is overloaded: quotes, ride reads and ops views are refused for now; retry in ${options.retryAfterSeconds} s.`,
-    );
-    return sendProblem(reply, problemOf(error, request.url), options.retryAfterSeconds);
+    return sendProblem(reply, { ...overloaded, instance: request.url }, options.retryAfterSeconds);
   });
 };

@@ -98,6 +98,9 @@ describeEachBackend('live updates over WebSocket', (backend) => {
 
     const ride = await rider.requestRide(pickup, dropoff);
     riderLive.send({ type: 'subscribe', rideId: ride.id, since: 0 });
+    // The acknowledgement carries the ride's seq when the subscription took effect: wait for it before
+    // the driver moves the ride on, or a slow database makes it 2.
+    await riderLive.until((ms) => ms.some((m) => m.type === 'subscribed'));
 
     const [offer] = (await driverLive.until((ms) => ms.some((m) => m.type === 'offer'))).filter(
       (m) => m.type === 'offer',

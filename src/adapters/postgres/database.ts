@@ -27,6 +27,8 @@ export interface PostgresOptions {
   maxConnections?: number;
 }
 
+export const DEFAULT_MAX_CONNECTIONS = 10;
+
 // Timestamps come back as Date in both drivers; numbers we store fit in int4 and float8,
 // which both drivers return as JavaScript numbers.
 export const openPostgres = async (options: PostgresOptions): Promise<Database> => {
@@ -34,7 +36,7 @@ export const openPostgres = async (options: PostgresOptions): Promise<Database> 
     connectionString: options.url,
     ...(options.schema ? { options: `-c search_path=${quoteIdentifier(options.schema)}` } : {}),
   };
-  const pool = new pg.Pool({ ...connection, max: options.maxConnections ?? 10 });
+  const pool = new pg.Pool({ ...connection, max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
   await pool.query('SELECT 1');
