@@ -393,7 +393,7 @@ add(
       ['pickup has an unknown extra field', { pickup: { ...p, altitude: 35 }, dropoff }],
       [
         'the pickup is outside every served city',
-        { pickup: places.newYork, dropoff },
+        { pickup: places.tokyo, dropoff },
         422,
         'QUOTE.OUTSIDE_SERVICE_AREA',
       ],
@@ -723,7 +723,7 @@ add('GET /v1/zones', [
     when: 'the point is outside every served city',
     status: 422,
     code: 'ZONE.OUTSIDE_SERVICE_AREA',
-    send: zones(`?lat=${places.newYork.lat}&lng=${places.newYork.lng}`),
+    send: zones(`?lat=${places.tokyo.lat}&lng=${places.tokyo.lng}`),
   },
 ]);
 

@@ -18,7 +18,8 @@ export const places = {
   montparnasse: { lat: 48.8412, lng: 2.3206 },
   kingsCross: { lat: 51.5308, lng: -0.1238 },
   waterloo: { lat: 51.5031, lng: -0.1132 },
-  newYork: { lat: 40.7128, lng: -74.006 },
+  /** Served by no city. */
+  tokyo: { lat: 35.6762, lng: 139.6503 },
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies and assert on their shape.
