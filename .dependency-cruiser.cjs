@@ -45,6 +45,17 @@ module.exports = {
       to: { path: '^src/(roles|cli)|^src/adapters/postgres' },
     },
     {
+      name: 'simulator-uses-the-public-api',
+      comment:
+        'The city simulator is a client: it drives the platform through HTTP and the WebSocket only. It may read the message schemas, the pure domain (cities, geometry) and the SLO file loader, nothing that runs the platform.',
+      severity: 'error',
+      from: { path: '^src/sim/' },
+      to: {
+        path: '^src/(adapters|flows|dispatch|roles|http|ops)/',
+        pathNot: '^src/http/schemas\\.ts$|^src/ops/slo/objectives\\.ts$',
+      },
+    },
+    {
       name: 'tracing-sdk-on-demand',
       comment:
         'Spans go through @opentelemetry/api (a no-op until configured); only ops/tracing.ts loads the SDK, with import() when an endpoint is set, so a process that does not trace never parses it.',

@@ -12,6 +12,8 @@ Usage:
   peakride migrate              apply database migrations and exit
   peakride slo [--objectives FILE] [--out DIR] [--check]
                                 generate Prometheus SLO rules and alerts and the Grafana dashboard
+  peakride sim <scenario> [--target URL] [--duration S] [--speed X] [--seed N] [--scale F] [--out DIR]
+                                replay a scenario (strike-day, flash-peak…) against the API
   peakride --help | --version
 
 Without DATABASE_URL, data lives in an embedded PostgreSQL (PGlite) under PEAKRIDE_DATA_DIR.
@@ -40,6 +42,26 @@ DIR (default deploy/monitoring). Needs no database and no configuration.
   --check   write nothing; exit 1 if the files in DIR differ from what the SLO file generates
 
 Exits 78 when the SLO file is invalid, naming the field. The format: docs/slo.md.`,
+  sim: `Usage: peakride sim <scenario> [options]
+
+Replays a scenario against the public API: drivers go online, move and take offers, riders
+quote, book, wait and cancel, on the scenario's demand curve (open model: latency counts from
+each request's scheduled time). Without --target it starts an embedded \`peakride serve\` on a
+free port and stops it afterwards. <scenario> is a shipped one (steady, strike-day,
+city-launch, flash-peak, nyc-2014-04-04) or a scenario file (YAML or JSON; docs/simulator.md).
+
+  --target URL      the API to drive (it must issue development tokens: AUTH_MODE=dev)
+  --duration S      simulated seconds to run (default: the whole scenario)
+  --speed X         simulated seconds per wall second (default: the scenario's, else 1)
+  --seed N          the run's randomness (default 1): the same seed, the same demand
+  --scale F         multiplies the scenario's riders and drivers (default 1)
+  --out DIR         where report.json and report.html go (default sim-report)
+  --offers MODE     websocket (default; polling when it drops) or polling
+  --objectives FILE the SLO file the run is judged by (default slo/objectives.yaml)
+  --fail-on-slo     exit 1 when an SLO is missed, not only when an invariant breaks
+
+Exits 0 when every invariant held, 1 when one broke (or an SLO was missed with --fail-on-slo),
+2 for bad arguments, 78 for an invalid scenario or trace file.`,
 };
 
 const fail = (message: string, code = 1): never => {
@@ -47,19 +69,35 @@ const fail = (message: string, code = 1): never => {
   process.exit(code);
 };
 
+/** Bad arguments are a usage error (exit 2), like every other usage problem. */
+const parseArguments = () => {
+  try {
+    return parseArgs({
+      args: process.argv.slice(2),
+      allowPositionals: true,
+      options: {
+        role: { type: 'string', default: 'all' },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false },
+        objectives: { type: 'string' },
+        out: { type: 'string' },
+        check: { type: 'boolean', default: false },
+        target: { type: 'string' },
+        duration: { type: 'string' },
+        speed: { type: 'string' },
+        seed: { type: 'string' },
+        scale: { type: 'string' },
+        offers: { type: 'string' },
+        'fail-on-slo': { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error), 2);
+  }
+};
+
 const main = async () => {
-  const { values, positionals } = parseArgs({
-    args: process.argv.slice(2),
-    allowPositionals: true,
-    options: {
-      role: { type: 'string', default: 'all' },
-      help: { type: 'boolean', short: 'h', default: false },
-      version: { type: 'boolean', default: false },
-      objectives: { type: 'string' },
-      out: { type: 'string' },
-      check: { type: 'boolean', default: false },
-    },
-  });
+  const { values, positionals } = parseArguments();
   const [command] = positionals;
   if (values.version) {
     const { default: pkg } = await import('../package.json', { with: { type: 'json' } });
@@ -80,6 +118,13 @@ const main = async () => {
   if (command === 'slo') {
     const { sloCommand } = await import('./ops/slo/command.js');
     process.exitCode = await sloCommand(values);
+    return;
+  }
+
+  // The simulator is a client of the platform: it needs none of the platform's configuration.
+  if (command === 'sim') {
+    const { simCommand } = await import('./sim/command.js');
+    process.exitCode = await simCommand(positionals[1], values);
     return;
   }
 
