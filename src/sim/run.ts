@@ -48,6 +48,8 @@ export interface SimResult {
   files: { json: string; html: string };
 }
 
+const cpuSeconds = ({ user, system }: NodeJS.CpuUsage) => (user + system) / 1e6;
+
 /** In-flight requests get this long (wall) to finish once the scenario's time is up. */
 const WIND_DOWN_MS = 3000;
 /** Series buckets: about this many over the run, whatever its length. */
@@ -165,9 +167,13 @@ const drive = async (
     : undefined;
 
   let riderCount = 0;
+  let cpuAtStart = process.cpuUsage();
+  let wallSeconds = 0;
+  let simulatorCpuSeconds = 0;
   await new Promise<void>((done) => {
     measuring = true;
     startedAtMs = performance.now();
+    cpuAtStart = process.cpuUsage();
     scheduler.start();
     fleet.start();
     // One arrival task in the queue at a time: each schedules the next.
@@ -184,13 +190,14 @@ const drive = async (
     feed();
     scheduler.at(simulatedSeconds, () => {
       world.stopping = true;
+      wallSeconds = (performance.now() - startedAtMs) / 1000;
+      simulatorCpuSeconds = cpuSeconds(process.cpuUsage(cpuAtStart));
       setTimeout(done, WIND_DOWN_MS);
     });
   });
   scheduler.stop();
   progress?.stop();
   for (const socket of world.live) socket.close();
-  const wallSeconds = (performance.now() - startedAtMs) / 1000;
 
   const metricsAfter = await api.metrics();
   // The audit reads are not part of the scenario's load: a client of their own, unrecorded.
@@ -214,6 +221,7 @@ const drive = async (
       embedded,
       simulatedSeconds,
       wallSeconds,
+      simulatorCpuSeconds,
       invariants,
       ...(metricsBefore !== undefined ? { metricsBefore } : {}),
       ...(metricsAfter !== undefined ? { metricsAfter } : {}),

@@ -261,7 +261,12 @@ export const parseScenario = async (document: unknown, file: string): Promise<Sc
   const speed =
     document.speed === undefined
       ? undefined
-      : number(document.speed, 'speed', { above: 0 }, 'a positive number of simulated seconds per wall second');
+      : number(
+          document.speed,
+          'speed',
+          { above: 0 },
+          'a positive number of simulated seconds per wall second',
+        );
   const startsAt = document.startsAt ?? DEFAULT_STARTS_AT;
   if (typeof startsAt !== 'string' || !clockPattern.test(startsAt))
     fail(

@@ -143,7 +143,10 @@ export interface RunFacts {
   target: string;
   embedded: boolean;
   simulatedSeconds: number;
+  /** Wall time of the scenario, from its clock's start to its end (setup and audit excluded). */
   wallSeconds: number;
+  /** CPU time the simulator process used over `wallSeconds`. */
+  simulatorCpuSeconds: number;
   invariants: Invariants;
   /** The target's /metrics text at the start and at the end of the run, for the SLO verdicts. */
   metricsBefore?: string;

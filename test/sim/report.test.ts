@@ -45,6 +45,7 @@ const facts = (overrides: Partial<RunFacts> = {}): RunFacts => ({
   embedded: true,
   simulatedSeconds: 600,
   wallSeconds: 61.5,
+  simulatorCpuSeconds: 12.3,
   invariants: { lostBookings: [], doubleAssignments: [], stuckRides: [] },
   ...overrides,
 });

@@ -67,6 +67,9 @@ const expectReportShape = (run: SimRun, scenario: string, seed: number) => {
   const { report } = run;
   expect(report).toMatchObject({ scenario, seed });
   expect(report.durationSeconds).toBeGreaterThan(0);
+  // The simulator's own CPU over the scenario: what tells a slow simulator from a slow target.
+  expect(report.simulatorCpu.cores).toBeGreaterThan(0);
+  expect(report.simulatorCpu.cores).toBeLessThan(2);
   for (const field of ['requested', 'created', 'matched', 'expired', 'cancelled']) {
     expect(report.bookings[field], field).toEqual(expect.any(Number));
   }
@@ -91,7 +94,17 @@ const expectReportShape = (run: SimRun, scenario: string, seed: number) => {
 
 describe('peakride sim, on the embedded platform', { timeout: RUN_TIMEOUT_MS }, () => {
   it('When a compressed flash-peak runs with a fixed seed, then riders get matched, every invariant holds and the report has every field', async () => {
-    const run = await sim(['flash-peak', '--duration', '240', '--speed', '10', '--scale', '0.3', '--seed', '7']);
+    const run = await sim([
+      'flash-peak',
+      '--duration',
+      '240',
+      '--speed',
+      '10',
+      '--scale',
+      '0.3',
+      '--seed',
+      '7',
+    ]);
     expectInvariantsHeld(run);
     expectReportShape(run, 'flash-peak', 7);
     expect(run.report.bookings.created).toBeGreaterThan(50);

@@ -32,6 +32,11 @@ export interface Report {
   speed: number;
   /** Simulated seconds per wall second the run kept (below `speed` when the driver fell behind). */
   achievedSpeed: number;
+  /**
+   * CPU the simulator itself used while the scenario ran, in seconds and in cores (1 = one core
+   * busy the whole time): near 1, the simulator, not the target, limited the run.
+   */
+  simulatorCpu: { seconds: number; cores: number };
   scale: number;
   target: string;
   embedded: boolean;
@@ -99,6 +104,10 @@ export const buildReport = (recorder: RunRecorder, facts: RunFacts, slo: SloVerd
     wallSeconds: facts.wallSeconds,
     speed: facts.speed,
     achievedSpeed: facts.wallSeconds > 0 ? facts.simulatedSeconds / facts.wallSeconds : 0,
+    simulatorCpu: {
+      seconds: facts.simulatorCpuSeconds,
+      cores: facts.wallSeconds > 0 ? facts.simulatorCpuSeconds / facts.wallSeconds : 0,
+    },
     scale: facts.scale,
     target: facts.target,
     embedded: facts.embedded,
@@ -217,7 +226,8 @@ export const formatSummary = (report: Report, options: { color?: boolean } = {})
   plain.push(
     `peakride sim: ${report.scenario} · seed ${report.seed} · scale ${report.scale} · ${report.embedded ? 'embedded platform' : report.target}`,
     `${clock(report.durationSeconds)} simulated from ${report.startsAt} in ${clock(report.wallSeconds)} wall ` +
-      `(${report.achievedSpeed.toFixed(1)}× real time, asked ${report.speed}×)`,
+      `(${report.achievedSpeed.toFixed(1)}× real time, asked ${report.speed}×); ` +
+      `the simulator used ${report.simulatorCpu.cores.toFixed(2)} of a core`,
     '',
   );
   lines.push(...plain);
