@@ -1,7 +1,9 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 
@@ -12,12 +14,33 @@ export const median = (values) => {
 };
 
 /**
- * Spawns a server process and resolves when it logs "peakride ready" and answers its first
- * request, with the time from spawn to that first answer.
+ * Cores for a load benchmark on a small machine: the server on core 0, the load generators on
+ * the others, so they take turns on no core. Undefined where that cannot be done (one core, no
+ * taskset): the benchmark then says its processes shared every core.
  */
-export const startServer = async (args, env = {}) => {
+export const cpuPins = () => {
+  const cores = availableParallelism();
+  if (cores < 2 || !existsSync('/usr/bin/taskset')) return undefined;
+  return { server: '0', load: cores === 2 ? '1' : `1-${cores - 1}` };
+};
+
+/** Moves this process, every thread of it, to `cpus`. */
+export const pinSelf = (cpus) => {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+};
+
+/** `command args` run on `cpus` only (taskset execs it: same pid, signals reach it). */
+export const onCpus = (cpus, command, args) =>
+  cpus ? ['taskset', ['-c', cpus, command, ...args]] : [command, args];
+
+/**
+ * Spawns a server process and resolves when it logs "peakride ready" and answers its first
+ * request, with the time from spawn to that first answer. `cpus` pins it (see cpuPins).
+ */
+export const startServer = async (args, env = {}, cpus = undefined) => {
   const startedAt = performance.now();
-  const child = spawn(process.execPath, args, {
+  const [command, commandArgs] = onCpus(cpus, process.execPath, args);
+  const child = spawn(command, commandArgs, {
     env: {
       ...process.env,
       PORT: '0',

@@ -9,11 +9,22 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
-import { benchBackends, load, median, post, startServer, writeSection } from './lib.mjs';
+import {
+  benchBackends,
+  cpuPins,
+  load,
+  median,
+  onCpus,
+  pinSelf,
+  post,
+  startServer,
+  writeSection,
+} from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 /** Seconds of each phase (normal load, then overload) of a run. */
-const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+/** 20 s: a p99 over fewer samples is little more than the slowest request of the phase. */
+const DURATION = Number(process.env.BENCH_DURATION ?? 20);
 const OVERLOAD = 3;
 /** Share of the measured quote capacity sent as quotes at normal load. */
 const NORMAL = 0.5;
@@ -23,6 +34,12 @@ const DRIVERS = 100;
 const LOCATIONS_PER_SECOND = DRIVERS;
 const cli = new URL('../dist/peakride.js', import.meta.url).pathname;
 const SELF = new URL(import.meta.url).pathname;
+/**
+ * The server gets a core of its own, as a pod with a CPU limit of 1 would; this process (bookings,
+ * locations, capacity) and the quote flood share the other. Unpinned, three busy processes on two
+ * cores preempt each other for hundreds of milliseconds, and the p99s measure that.
+ */
+const PINS = cpuPins();
 
 const paris = { lat: 48.8566, lng: 2.3522 };
 const near = (i) => ({ lat: paris.lat + (i % 100) / 2000, lng: paris.lng + ((i * 7) % 100) / 2000 });
@@ -82,7 +99,14 @@ const quoteStream = (quoters, rate) => ({
 
 /** Runs the quote stream in a child process; resolves once it sends, with its results to come. */
 const startFlood = async (url, rate, seconds, quoters) => {
-  const child = spawn(process.execPath, [SELF, '--flood', url, String(rate), String(seconds)], {
+  const [command, args] = onCpus(PINS?.load, process.execPath, [
+    SELF,
+    '--flood',
+    url,
+    String(rate),
+    String(seconds),
+  ]);
+  const child = spawn(command, args, {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   child.stdin.end(JSON.stringify(quoters));
@@ -123,13 +147,33 @@ const json = (token, body, headers = {}) => ({
   body: JSON.stringify(body),
 });
 
+/**
+ * What the server's event loop went through in a phase, from its own /metrics (prom-client's
+ * default metrics; the delay histogram restarts at each scrape, the GC counters do not): the
+ * longest delay, and the garbage collectors' time so far. Explains a p99 that a stall made.
+ */
+const loopStats = async (url) => {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (pattern) => {
+    const line = text.split('\n').find((candidate) => pattern.test(candidate));
+    return line ? Number(line.split(' ').at(-1)) : Number.NaN;
+  };
+  return {
+    maxLoopDelayMs: value(/^nodejs_eventloop_lag_max_seconds /) * 1000,
+    gcSeconds: ['minor', 'major', 'incremental', 'weakcb']
+      .map((kind) => value(new RegExp(`^nodejs_gc_duration_seconds_sum\\{kind="${kind}"\\}`)))
+      .filter(Number.isFinite)
+      .reduce((sum, seconds) => sum + seconds, 0),
+  };
+};
+
 /** Quote throughput of a server that sheds nothing: what "capacity" means here. */
 const measureCapacity = async (env) => {
-  const server = await startServer([cli, 'serve'], {
-    ...env,
-    PEAKRIDE_SHED_EVENT_LOOP_DELAY_MS: '0',
-    PEAKRIDE_SHED_EVENT_LOOP_UTILIZATION: '0',
-  });
+  const server = await startServer(
+    [cli, 'serve'],
+    { ...env, PEAKRIDE_SHED_EVENT_LOOP_DELAY_MS: '0', PEAKRIDE_SHED_EVENT_LOOP_UTILIZATION: '0' },
+    PINS?.server,
+  );
   const rider = (await post(server.url, '/v1/dev/tokens', { role: 'rider', subject: `cap-${randomUUID()}` }))
     .token;
   const quotes = {
@@ -145,7 +189,7 @@ const measureCapacity = async (env) => {
 
 /** Stops the server whatever happens in a run: a server left behind would skew every run after it. */
 const run = async (env, capacity) => {
-  const server = await startServer([cli, 'serve'], env);
+  const server = await startServer([cli, 'serve'], env, PINS?.server);
   const pool = new Pool(server.url, { connections: 256 });
   try {
     return await measure(server, pool, capacity);
@@ -215,7 +259,7 @@ const measure = async (server, pool, capacity) => {
       ],
       DURATION,
     );
-    return { ...critical, quote: await flood.results };
+    return { ...critical, quote: await flood.results, loop: await loopStats(server.url) };
   };
   // Warm-up at normal load, not measured: the first seconds of a fresh process are the slowest.
   await openLoad(
@@ -237,6 +281,8 @@ const measure = async (server, pool, capacity) => {
     ],
     2,
   );
+  // The loop-delay histogram restarts at each scrape: start it afresh for the normal phase.
+  await loopStats(server.url);
   const normal = await phase(capacity * NORMAL, bookingsFor.normal);
   const overload = await phase(capacity * OVERLOAD, bookingsFor.overload);
   const summary = (results) => ({
@@ -254,12 +300,14 @@ const measure = async (server, pool, capacity) => {
       (r) => r.status < 200 || r.status > 299,
     ).length,
     shedWithoutRetryAfter: results.quote.filter((r) => r.status === 503 && !r.retryAfter).length,
+    ...results.loop,
   });
   return { normal: summary(normal), overload: summary(overload) };
 };
 
 const main = async () => {
   const loadAtStart = loadavg()[0].toFixed(2);
+  if (PINS) pinSelf(PINS.load);
   const rows = [];
   for (const backend of await benchBackends()) {
     const dataDir = await mkdtemp(join(tmpdir(), 'peakride-bench-overload-'));
@@ -283,6 +331,10 @@ const main = async () => {
         locationNormal: m((r) => r.normal.locationP99),
         locationOverload: m((r) => r.overload.locationP99),
         locationRatio: m((r) => r.overload.locationP99 / r.normal.locationP99),
+        loopNormal: m((r) => r.normal.maxLoopDelayMs),
+        loopOverload: m((r) => r.overload.maxLoopDelayMs),
+        // GC time per second of the overload phase: the counters are cumulative, so the difference.
+        gcShare: m((r) => (r.overload.gcSeconds - r.normal.gcSeconds) / DURATION),
         shedNormal: m((r) => r.normal.quotesShed),
         shedOverload: m((r) => r.overload.quotesShed),
         quotesServed: m((r) => r.overload.quotesServed),
@@ -308,13 +360,13 @@ const writeReport = async (rows, loadAtStart) => {
   const table = rows
     .map(
       (row) =>
-        `| ${row.backend} | ${Math.round(row.capacity)} | ${ms(row.bookingNormal)} → ${ms(row.bookingOverload)} | **${row.bookingRatio.toFixed(2)}** | ${ms(row.locationNormal)} → ${ms(row.locationOverload)} | **${row.locationRatio.toFixed(2)}** | ${pct(row.shedNormal)} / **${pct(row.shedOverload)}** | ${Math.round(row.quotesServed)} | ${row.failures} | ${row.noRetryAfter} |`,
+        `| ${row.backend} | ${Math.round(row.capacity)} | ${ms(row.bookingNormal)} → ${ms(row.bookingOverload)} | **${row.bookingRatio.toFixed(2)}** | ${ms(row.locationNormal)} → ${ms(row.locationOverload)} | **${row.locationRatio.toFixed(2)}** | ${pct(row.shedNormal)} / **${pct(row.shedOverload)}** | ${Math.round(row.quotesServed)} | ${ms(row.loopNormal)} → ${ms(row.loopOverload)} | ${pct(row.gcShare)} | ${row.failures} | ${row.noRetryAfter} |`,
     )
     .join('\n');
   const body = `Measured by \`npm run bench:overload\` (\`bench/overload.mjs\`) on ${when}: one \`peakride serve\` process
 (default shedding thresholds, see [docs/load-shedding.md](docs/load-shedding.md)), the quote flood from a
-process of its own and the bookings and location updates from another, all on the same 2-core machine
-(1-minute load average ${loadAtStart} at the start); median of ${RUNS} runs.
+process of its own and the bookings and location updates from another, on the same 2-core machine
+(1-minute load average ${loadAtStart} at the start); ${PINS ? `the server pinned to core ${PINS.server}, the load generators to core ${PINS.load} (taskset)` : 'processes not pinned: they shared every core'}; median of ${RUNS} runs.
 Capacity is the quote throughput of the same server with shedding off (autocannon, 32 connections). Each run
 has two ${DURATION} s phases of open-model load (each request leaves at its scheduled time; latency counts from
 that time): **normal**, quotes at ${NORMAL * 100}% of capacity, plus ${BOOKINGS_PER_SECOND} bookings/s (each with a
@@ -326,8 +378,8 @@ locations under overload at most 2x their value at normal load.
 npm run build && DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:overload
 \`\`\`
 
-| database | quote capacity (req/s) | booking p99 ms, normal → overload | booking p99 ratio | location p99 ms, normal → overload | location p99 ratio | quotes shed, normal / overload | quotes served under overload (req/s) | bookings + locations not 2xx | 503 without Retry-After |
-|---|---|---|---|---|---|---|---|---|---|
+| database | quote capacity (req/s) | booking p99 ms, normal → overload | booking p99 ratio | location p99 ms, normal → overload | location p99 ratio | quotes shed, normal / overload | quotes served under overload (req/s) | longest event-loop delay ms, normal → overload | GC time under overload | bookings + locations not 2xx | 503 without Retry-After |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${table}
 `;
   await writeSection('Overload: priority load shedding', body);
