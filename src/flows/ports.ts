@@ -93,6 +93,8 @@ export interface Stores {
     insert(quote: Quote): Promise<void>;
     getForUpdate(quoteId: string): Promise<Quote | undefined>;
     markUsed(quoteId: string, now: Date): Promise<boolean>;
+    /** Removes up to `limit` quotes never booked that expired before `cutoff`; returns how many. */
+    deleteUnusedExpiredBefore(cutoff: Date, limit: number): Promise<number>;
   };
   rides: {
     /** False when the rider already holds an open ride (the database refuses a second one). */

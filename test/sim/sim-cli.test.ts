@@ -135,11 +135,34 @@ describe('peakride sim, on the embedded platform', { timeout: RUN_TIMEOUT_MS }, 
 });
 
 describe('peakride sim, latency accounting', { timeout: RUN_TIMEOUT_MS }, () => {
-  it('When the target stalls for two seconds, then the stall shows in the p99 the simulator reports', async () => {
+  it('When the target stalls for two seconds, then the stall shows in the p99 the simulator reports, and --fail-on-slo fails the run on a missed objective', async () => {
     const platform = await startEmbedded();
+    // An objective no run can meet (no answer has status 999): the run must exit 1 for it.
+    const dir = await mkdtemp(join(tmpdir(), 'peakride-sim-slo-'));
+    tempDirs.push(dir);
+    const objectives = join(dir, 'objectives.yaml');
+    await writeFile(
+      objectives,
+      [
+        'version: 1',
+        'runbooks: docs/slo.md',
+        'objectives:',
+        '  - name: impossible',
+        '    description: Every location update is answered with status 999.',
+        '    target: 0.99',
+        '    window: 28d',
+        '    sli:',
+        '      good: \'http_requests_total{route="/v1/drivers/me/location",status="999"}\'',
+        '      total: \'http_requests_total{route="/v1/drivers/me/location"}\'',
+        '',
+      ].join('\n'),
+    );
     try {
       const run = await sim(
         [
+          '--fail-on-slo',
+          '--objectives',
+          objectives,
           'steady',
           '--target',
           platform.url,
@@ -159,7 +182,9 @@ describe('peakride sim, latency accounting', { timeout: RUN_TIMEOUT_MS }, () => 
           process.kill(platform.pid, 'SIGCONT');
         },
       );
-      expectInvariantsHeld(run);
+      expect(run.report.verdict).toMatchObject({ invariantsHeld: true, sloMet: false });
+      expect(run.report.slo).toEqual([expect.objectContaining({ name: 'impossible', met: false })]);
+      expect(run.code, run.stderr).toBe(1);
       // Requests scheduled during the stall wait for it: open-model latency cannot hide it.
       expect(run.report.latencyMs.location.max).toBeGreaterThan(1_500);
       expect(run.report.latencyMs.location.p99).toBeGreaterThan(500);

@@ -77,4 +77,15 @@ export const createQuoteRepository = (db: Queryable): Stores['quotes'] => ({
     );
     return rows.length === 1;
   },
+
+  async deleteUnusedExpiredBefore(cutoff, limit) {
+    // A bounded batch: PGlite runs in the process, and one huge DELETE would stall it.
+    const rows = await db.query(
+      `DELETE FROM quotes WHERE id IN (
+         SELECT id FROM quotes WHERE used_at IS NULL AND expires_at < $1 ORDER BY expires_at LIMIT $2
+       ) RETURNING id`,
+      [cutoff, limit],
+    );
+    return rows.length;
+  },
 });
