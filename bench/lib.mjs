@@ -132,8 +132,11 @@ export const writeSection = async (title, body) => {
  */
 export const benchBackends = async () => {
   // An empty DATABASE_URL counts as unset: the PGlite rows must not inherit the caller's PostgreSQL.
-  const list = [{ name: 'PGlite', env: { DATABASE_URL: '' } }];
-  if (process.env.DATABASE_URL) {
+  // BENCH_BACKENDS=pglite or =postgresql measures one of them only (a quicker look at one change).
+  const only = process.env.BENCH_BACKENDS?.toLowerCase().split(',');
+  const wanted = (name) => !only || only.includes(name.toLowerCase());
+  const list = wanted('PGlite') ? [{ name: 'PGlite', env: { DATABASE_URL: '' } }] : [];
+  if (process.env.DATABASE_URL && wanted('PostgreSQL')) {
     const { default: pg } = await import('pg');
     const schema = `peakride_bench_${randomUUID().slice(0, 8)}`;
     const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });

@@ -1,10 +1,11 @@
+import { createServer } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { DomainError } from '../domain/errors.js';
 import { tracingOn } from '../spans.js';
 import type { App, AppDeps } from './app-types.js';
-import { registerLoadShedding } from './load-shedding.js';
+import { type RawGate, registerLoadShedding } from './load-shedding.js';
 import { handleError, handleNotFound } from './problem.js';
 import { realtimeSchemas } from './realtime/protocol.js';
 import { registerDevTokenRoutes } from './routes/dev-tokens.js';
@@ -21,7 +22,15 @@ export type { App, AppDeps } from './app-types.js';
 
 /** Builds the HTTP app; it does not listen. The process entry (roles/) owns ports and signals. */
 export const buildApp = async (deps: AppDeps, logger?: FastifyBaseLogger): Promise<App> => {
+  // Load shedding refuses in the server's own listener, ahead of Fastify (see RawGate); not while
+  // draining, when every answer must also carry Connection: close.
+  const gate: RawGate = {};
   const app = Fastify({
+    serverFactory: (handler) =>
+      createServer((request, response) => {
+        if (gate.refuse && deps.phase() === 'serving' && gate.refuse(request, response)) return;
+        handler(request, response);
+      }),
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: 16 * 1024,
     // Strict input: "48.8" or null for a number is a 400, unknown fields are refused, not dropped.
@@ -41,7 +50,7 @@ export const buildApp = async (deps: AppDeps, logger?: FastifyBaseLogger): Promi
   // First, so its span covers every other hook (shedding, readiness, auth) of the request.
   if (tracingOn()) traceRequests(app);
   // First of the hooks and before any route: a shed request costs as little as possible.
-  await registerLoadShedding(app, deps.shedding, deps.metrics);
+  await registerLoadShedding(app, deps.shedding, deps.metrics, gate);
 
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/v1/')) return;

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import underPressure from '@fastify/under-pressure';
 import { DomainError } from '../domain/errors.js';
 import {
@@ -10,7 +11,15 @@ import {
 import type { Metrics } from '../ops/metrics.js';
 import { runAs } from '../ops/work-priority.js';
 import type { App } from './app-types.js';
-import { problemOf, sendProblem } from './problem.js';
+import { PROBLEM_CONTENT_TYPE, problemOf, sendProblem } from './problem.js';
+
+/**
+ * A hook into the HTTP server's request listener, ahead of Fastify: `refuse` answers a request
+ * the shedding refuses and returns true, or returns false and Fastify takes the request.
+ */
+export interface RawGate {
+  refuse?: (request: IncomingMessage, response: ServerResponse) => boolean;
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -34,8 +43,10 @@ export const registerLoadShedding = async (
   app: App,
   options: SheddingOptions | undefined,
   metrics: Metrics,
+  gate?: RawGate,
 ) => {
   const classes = new Map<string, Priority>();
+  const sheddableRoutes: Array<{ method: string; url: string; pattern: RegExp }> = [];
   app.decorate('routePriorities', () => classes);
   // A route without a class would silently get one; refuse to build such an app instead.
   app.addHook('onRoute', (route) => {
@@ -45,7 +56,13 @@ export const registerLoadShedding = async (
         `${route.method} ${route.url}: declare config.priority (${priorities.join(' or ')}), see docs/load-shedding.md`,
       );
     }
-    for (const method of [route.method].flat()) classes.set(`${method} ${route.url}`, priority);
+    for (const method of [route.method].flat()) {
+      classes.set(`${method} ${route.url}`, priority);
+      if (priority === 'sheddable') {
+        const pattern = new RegExp(`^${route.url.replace(/:[^/]+/g, '[^/]+')}$`);
+        sheddableRoutes.push({ method, url: route.url, pattern });
+      }
+    }
     // The database lanes read the class of the work they serve; critical is what they assume.
     if (priority === 'sheddable') {
       const handler = route.handler;
@@ -80,6 +97,31 @@ export const registerLoadShedding = async (
   }, options.sampleIntervalMs);
   timer.unref();
   app.addHook('onClose', async () => clearInterval(timer));
+
+  // Refusing in the server's own request listener, before Fastify builds a request and a reply
+  // and runs its hooks: under a flood of several times capacity, most of the loop goes to refusals,
+  // and everything else queues behind them. The onRequest hook below stays for what this misses.
+  if (gate) {
+    const body = (url: string) => JSON.stringify({ ...overloaded, instance: url });
+    gate.refuse = (request, response) => {
+      if (controller.shedShare === 0) return false;
+      const url = request.url ?? '';
+      const query = url.indexOf('?');
+      const path = query === -1 ? url : url.slice(0, query);
+      const route = sheddableRoutes.find(
+        (candidate) => candidate.method === request.method && candidate.pattern.test(path),
+      );
+      if (!route || !controller.sheds('sheddable')) return false;
+      metrics.requestsShed.inc({ class: 'sheddable', route: route.url });
+      metrics.httpRequests.inc({ method: route.method, route: route.url, status: 503 });
+      response.writeHead(503, {
+        'content-type': PROBLEM_CONTENT_TYPE,
+        'retry-after': String(options.retryAfterSeconds),
+      });
+      response.end(body(url));
+      return true;
+    };
+  }
 
   app.addHook('onRequest', async (request, reply) => {
     // An unknown path has no class: refusing it under overload costs nothing and helps.

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import pg from 'pg';
 import { DomainError } from '../../domain/errors.js';
 
@@ -126,16 +127,28 @@ export const openPglite = async ({ dataDir, loadDataDir }: PgliteOptions = {}): 
     ...(loadDataDir ? { loadDataDir } : {}),
   });
   // PGlite runs one statement or one transaction at a time, which is what a single process needs.
+  // It runs them on this thread and answers through promises alone: statement after statement of a
+  // dispatch pass or of a queue of quotes would chain as microtasks, and no request would be read
+  // until the whole chain is done (event-loop stalls of hundreds of ms under a peak). Yielding to
+  // the event loop after each statement lets waiting requests in between, and the priority lanes
+  // put the critical ones first.
+  const statement = async <T>(run: Promise<T>): Promise<T> => {
+    const result = await run;
+    await yieldToEventLoop();
+    return result;
+  };
   return {
     kind: 'pglite',
-    query: async (sql, params) => (await db.query(sql, params as unknown[] | undefined)).rows as never,
+    query: async (sql, params) =>
+      (await statement(db.query(sql, params as unknown[] | undefined))).rows as never,
     exec: async (sql) => {
       await db.exec(sql);
     },
     transaction: (work) =>
       db.transaction((tx) =>
         work({
-          query: async (sql, params) => (await tx.query(sql, params as unknown[] | undefined)).rows as never,
+          query: async (sql, params) =>
+            (await statement(tx.query(sql, params as unknown[] | undefined))).rows as never,
           exec: async (sql) => {
             await tx.exec(sql);
           },
