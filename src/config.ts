@@ -281,7 +281,7 @@ export const loadConfig = (env: Env = process.env): Config => {
     },
     shedding: {
       maxEventLoopDelayMs: number(env, 'PEAKRIDE_SHED_EVENT_LOOP_DELAY_MS', 50, { min: 0, max: 10_000 }),
-      maxEventLoopUtilization: number(env, 'PEAKRIDE_SHED_EVENT_LOOP_UTILIZATION', 0.9, { min: 0, max: 1 }),
+      maxEventLoopUtilization: number(env, 'PEAKRIDE_SHED_EVENT_LOOP_UTILIZATION', 0.85, { min: 0, max: 1 }),
       sampleIntervalMs: number(env, 'PEAKRIDE_SHED_SAMPLE_INTERVAL_MS', 250, {
         min: 10,
         max: 10_000,
