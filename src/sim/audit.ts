@@ -1,6 +1,7 @@
 import type { Driver } from './agents/driver.js';
 import type { BookedRide } from './agents/world.js';
 import type { ApiClient, Offer, Ride, RideEvent } from './api-client.js';
+import { forEachConcurrently } from './concurrently.js';
 import type { Invariants } from './types.js';
 
 /** The platform's housekeeping runs every few seconds: a deadline is late only past this. */
@@ -35,7 +36,7 @@ export const audit = async (
   const invariants: Invariants = { lostBookings: [], doubleAssignments: [], stuckRides: [] };
   const assignments = new Map<string, Array<{ rideId: string; from: number; to: number }>>();
 
-  await inBatches(rides, async (booked) => {
+  await forEachConcurrently(rides, CONCURRENCY, async (booked) => {
     const { status, body: ride } = await read<Ride>(`/v1/rides/${booked.id}`, booked.riderToken);
     if (status === 404) invariants.lostBookings.push(booked.id);
     if (status !== 200 || !ride) return;
@@ -66,7 +67,7 @@ export const audit = async (
     }
   }
 
-  await inBatches(drivers, async (driver) => {
+  await forEachConcurrently(drivers, CONCURRENCY, async (driver) => {
     const token = driver.token();
     if (!token) return;
     const { status, body: offers } = await read<Offer[]>('/v1/drivers/me/offers', token);
@@ -99,12 +100,4 @@ const assignmentsOf = (rideId: string, events: readonly RideEvent[]) => {
   }
   if (open) spans.push({ rideId, ...open, to: Number.POSITIVE_INFINITY });
   return spans;
-};
-
-const inBatches = async <T>(items: readonly T[], work: (item: T) => Promise<void>) => {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
 };

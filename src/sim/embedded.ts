@@ -1,25 +1,14 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, existsSync, rmSync } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from './package-root.js';
 
 /** The platform must be ready within this; PGlite's first start (initdb) takes a few seconds. */
 const READY_TIMEOUT_MS = 60_000;
-
-/** The built `peakride` entry: this file is part of it, or (under tests) its sources sit beside it. */
-const cliPath = () => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the peakride package root');
-    dir = parent;
-  }
-  return join(dir, 'dist', 'peakride.js');
-};
 
 /**
  * `peakride serve` on embedded defaults, in a process of its own on a free port, with its data
@@ -32,7 +21,7 @@ export const startEmbeddedPlatform = async (logFile: string, env: Record<string,
   const log = createWriteStream(logFile);
   // Embedded means embedded: a DATABASE_URL or REDIS_URL in the caller's environment is not used.
   const { DATABASE_URL: _database, REDIS_URL: _redis, ...inherited } = process.env;
-  const child = spawn(process.execPath, [cliPath(), 'serve'], {
+  const child = spawn(process.execPath, [join(packageRoot(), 'dist', 'peakride.js'), 'serve'], {
     env: {
       ...inherited,
       PORT: '0',

@@ -1,9 +1,9 @@
 import { access, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { cities } from '../domain/city.js';
 import { type BoundingBox, isInside } from '../domain/geo.js';
+import { packageRoot } from './package-root.js';
 import type { CurvePoint, Hotspot, Scenario } from './types.js';
 
 /**
@@ -104,28 +104,7 @@ export const curveAt = (curve: readonly CurvePoint[], t: number): number => {
 // ---------------------------------------------------------------------------------------------
 // Finding scenario files.
 
-let packageRoot: Promise<string> | undefined;
-
-/**
- * The directory of our package.json, walking up from this module: src/sim/ under vitest and tsx,
- * dist/ in the bundle, node_modules/peakride/dist/ once installed.
- */
-const findPackageRoot = (): Promise<string> => {
-  packageRoot ??= (async () => {
-    const start = dirname(fileURLToPath(import.meta.url));
-    for (let dir = start; ; dir = dirname(dir)) {
-      try {
-        await access(join(dir, 'package.json'));
-        return dir;
-      } catch {
-        if (dirname(dir) === dir) throw new Error(`no package.json above ${start}`);
-      }
-    }
-  })();
-  return packageRoot;
-};
-
-const scenarioDirectory = async () => join(await findPackageRoot(), 'scenarios');
+const scenarioDirectory = async () => join(packageRoot(), 'scenarios');
 const scenarioExtensions = ['.yaml', '.yml', '.json'];
 
 /** The names of the shipped scenarios (`scenarios/<name>.yaml`), sorted. */

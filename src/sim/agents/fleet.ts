@@ -1,3 +1,4 @@
+import { forEachConcurrently } from '../concurrently.js';
 import { curveAt } from '../scenario.js';
 import { createDriver, type Driver } from './driver.js';
 import { near, type World } from './world.js';
@@ -54,11 +55,9 @@ export const createFleet = (world: World, runTag: string, scale: number) => {
   /** The drivers online at the scenario's start are online before its clock runs: a city is never empty. */
   const warmUp = async (concurrency = 32) => {
     const target = Math.round(size * Math.min(1, Math.max(0, curveAt(scenario.drivers.online, 0))));
-    let next = 0;
-    const worker = async () => {
-      while (next < target) await drivers[next++]!.goOnline(performance.now());
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, target) }, worker));
+    await forEachConcurrently(drivers.slice(0, target), concurrency, (driver) =>
+      driver.goOnline(performance.now()),
+    );
   };
 
   return {

@@ -1,8 +1,9 @@
 import type { City } from '../../domain/city.js';
-import { distanceMeters, type LatLng } from '../../domain/geo.js';
+import { distanceMeters, isInside, type LatLng } from '../../domain/geo.js';
 import { estimateSeconds, utcOffsetMs } from '../../domain/routing.js';
 import type { ApiClient } from '../api-client.js';
 import type { Random } from '../random.js';
+import { startSecondOfDay } from '../scenario.js';
 import type { Scheduler } from '../scheduler.js';
 import type { Recorder, Scenario, SimSeconds } from '../types.js';
 
@@ -35,10 +36,9 @@ export interface BookedRide {
 
 /** The scenario's local date and time at simulated time `at`, for the road speed of the hour. */
 export const scenarioDate = (world: Pick<World, 'scenario' | 'city'>, at: SimSeconds): Date => {
-  const [hours = 0, minutes = 0] = world.scenario.startsAt.split(':').map(Number);
   const today = new Date();
   const localMidnightUtc = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
-  const startLocal = localMidnightUtc + (hours * 60 + minutes) * 60_000;
+  const startLocal = localMidnightUtc + startSecondOfDay(world.scenario) * 1000;
   const startUtc = startLocal - utcOffsetMs(world.city.timeZone, startLocal);
   return new Date(startUtc + at * 1000);
 };
@@ -81,9 +81,7 @@ export const near = (world: World, centre: LatLng, meters: number): LatLng => {
       lat: centre.lat + world.random.normal(0, meters) / 111_320,
       lng: centre.lng + world.random.normal(0, meters) / (111_320 * Math.cos((centre.lat * Math.PI) / 180)),
     };
-    if (point.lat > area.south && point.lat < area.north && point.lng > area.west && point.lng < area.east) {
-      return point;
-    }
+    if (isInside(area, point)) return point;
   }
   return centre;
 };
