@@ -51,7 +51,9 @@ free port and stops it afterwards. <scenario> is a shipped one (steady, strike-d
 city-launch, flash-peak, nyc-2014-04-04) or a scenario file (YAML or JSON; docs/simulator.md).
 
   --target URL      the API to drive (it must issue development tokens: AUTH_MODE=dev)
-  --duration S      simulated seconds to run (default: the whole scenario)
+  --from T          start this far into the scenario (seconds or 17h50m, whole minutes):
+                    rehearse one stretch of a long day, such as its peak, in real time
+  --duration S      simulated seconds (or 10m, 1h30m) to run (default: to the scenario's end)
   --speed X         simulated seconds per wall second (default: the scenario's, else 1)
   --seed N          the run's randomness (default 1): the same seed, the same demand
   --scale F         multiplies the scenario's riders and drivers (default 1)
@@ -84,6 +86,7 @@ const parseArguments = () => {
         check: { type: 'boolean', default: false },
         target: { type: 'string' },
         duration: { type: 'string' },
+        from: { type: 'string' },
         speed: { type: 'string' },
         seed: { type: 'string' },
         scale: { type: 'string' },

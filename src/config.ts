@@ -58,6 +58,11 @@ export interface Config {
     /** The `Retry-After` of a shed answer. */
     retryAfterSeconds: number;
   };
+  /**
+   * Client connections (HTTP and WebSocket) accepted at once; more are closed on arrival. Unset:
+   * the open-file limit less a reserve (ops/open-files.ts).
+   */
+  maxConnections?: number;
   lifecycle: {
     /** After SIGTERM, how long the process keeps serving, unready, while load balancers drop it. */
     drainDelayMs: number;
@@ -116,6 +121,7 @@ export const configVariables = [
   'PEAKRIDE_SHED_EVENT_LOOP_UTILIZATION',
   'PEAKRIDE_SHED_SAMPLE_INTERVAL_MS',
   'PEAKRIDE_SHED_RETRY_AFTER_SECONDS',
+  'PEAKRIDE_MAX_CONNECTIONS',
   'PEAKRIDE_DRAIN_DELAY_SECONDS',
   'PEAKRIDE_SHUTDOWN_GRACE_SECONDS',
   'OTEL_EXPORTER_OTLP_ENDPOINT',
@@ -293,6 +299,15 @@ export const loadConfig = (env: Env = process.env): Config => {
         integer: true,
       }),
     },
+    ...(read(env, 'PEAKRIDE_MAX_CONNECTIONS') !== undefined
+      ? {
+          maxConnections: number(env, 'PEAKRIDE_MAX_CONNECTIONS', 0, {
+            min: 1,
+            max: 10_000_000,
+            integer: true,
+          }),
+        }
+      : {}),
     lifecycle: lifecycle(env),
     ...withTracing(tracingConfig(env)),
   };

@@ -55,6 +55,8 @@ export interface AppDeps {
   backendsDown?(): string[];
   /** Refuses the sheddable class while the event loop is saturated; unset, nothing is shed. */
   shedding?: SheddingOptions;
+  /** Client connections (HTTP and WebSocket) accepted at once; more are closed on arrival. */
+  maxConnections?: number;
   /** Serves GET /v1/realtime when given (a process role without live updates leaves it out). */
   realtime?: RealtimeGateway;
 }

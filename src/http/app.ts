@@ -26,11 +26,14 @@ export const buildApp = async (deps: AppDeps, logger?: FastifyBaseLogger): Promi
   // draining, when every answer must also carry Connection: close.
   const gate: RawGate = {};
   const app = Fastify({
-    serverFactory: (handler) =>
-      createServer((request, response) => {
+    serverFactory: (handler) => {
+      const server = createServer((request, response) => {
         if (gate.refuse && deps.phase() === 'serving' && gate.refuse(request, response)) return;
         handler(request, response);
-      }),
+      });
+      if (deps.maxConnections !== undefined) server.maxConnections = deps.maxConnections;
+      return server;
+    },
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: 16 * 1024,
     // Strict input: "48.8" or null for a number is a 400, unknown fields are refused, not dropped.

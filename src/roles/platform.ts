@@ -26,6 +26,7 @@ import { createZoneFlows } from '../flows/zones.js';
 import { buildApp } from '../http/app.js';
 import { createBackendHealth } from '../ops/backend-health.js';
 import { createMetrics, type Metrics } from '../ops/metrics.js';
+import { defaultMaxConnections, openFileLimit } from '../ops/open-files.js';
 import { createLiveParts, createRelay, openEventBus } from './realtime.js';
 
 export const roleNames = ['all', 'api', 'dispatch', 'worker'] as const;
@@ -51,6 +52,11 @@ const systemClock: Clock = { now: () => new Date() };
 const OSRM_TIMEOUT_MS = 300;
 /** How often PostgreSQL and Redis are probed for readiness, and how long a probe may take. */
 const HEALTH = { intervalMs: 1000, timeoutMs: 1000 };
+
+const maxConnections = (config: Config): { maxConnections?: number } => {
+  const cap = config.maxConnections ?? defaultMaxConnections(openFileLimit());
+  return cap === undefined ? {} : { maxConnections: cap };
+};
 /** One replica writes the supply snapshot new processes start from: the worker's (no client latency). */
 const SNAPSHOT_EVERY_MS = 3000;
 
@@ -231,6 +237,7 @@ export const createPlatform = async ({
       devTokens: config.auth.mode === 'dev',
       routes: runs.api ? 'public' : 'infrastructure',
       shedding: config.shedding,
+      ...maxConnections(config),
       ...(live ? { realtime: live.gateway } : {}),
     },
     httpLogger,

@@ -49,7 +49,15 @@ export const serve = async (config: Config, role: RoleName, startedAtMs: number)
     throw error;
   }
   const address = await platform.app.listen({ port: config.port, host: config.host });
-  logger.info({ url: address, role, readyMs: Math.round(performance.now() - startedAtMs) }, 'peakride ready');
+  logger.info(
+    {
+      url: address,
+      role,
+      readyMs: Math.round(performance.now() - startedAtMs),
+      maxConnections: platform.app.server.maxConnections ?? null,
+    },
+    'peakride ready',
+  );
 
   // A second signal cuts the drain delay short.
   let hurry = () => {};

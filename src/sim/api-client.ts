@@ -36,7 +36,14 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * The public API as the agents use it: HTTP/1.1 keep-alive through one undici pool, every answer
  * recorded with its latency from the time the request was scheduled (open model).
  */
-export const createApiClient = (target: string, record: AnswerSink, connections = 128) => {
+export const createApiClient = (
+  target: string,
+  record: AnswerSink,
+  connections = 128,
+  /** WebSockets this client opens at most at once (the process's open files bound them). */
+  socketBudget = Number.POSITIVE_INFINITY,
+) => {
+  const sockets = { open: 0, peak: 0, overBudget: 0 };
   const pool = new Pool(target, {
     connections,
     headersTimeout: REQUEST_TIMEOUT_MS,
@@ -110,12 +117,29 @@ export const createApiClient = (target: string, record: AnswerSink, connections 
       const text = await response.body.text();
       return response.statusCode === 200 ? text : undefined;
     },
-    /** A live connection (docs/realtime.md) carrying the token as a subprotocol, as a browser does. */
-    realtime(token: string): WebSocket {
+    /**
+     * A live connection (docs/realtime.md) carrying the token as a subprotocol, as a browser does;
+     * undefined when the budget is spent, and the agent polls instead, as an app whose socket
+     * cannot connect does.
+     */
+    realtime(token: string): WebSocket | undefined {
+      if (sockets.open >= socketBudget) {
+        sockets.overBudget++;
+        return undefined;
+      }
       const url = new URL('/v1/realtime', target);
       url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-      return new WebSocket(url, ['peakride.v1', `bearer.${token}`]);
+      const socket = new WebSocket(url, ['peakride.v1', `bearer.${token}`]);
+      sockets.peak = Math.max(sockets.peak, ++sockets.open);
+      socket.addEventListener('close', () => sockets.open--);
+      return socket;
     },
+    /** WebSockets: the budget, the most open at once, and how many agents polled for want of one. */
+    webSockets: () => ({
+      budget: Number.isFinite(socketBudget) ? socketBudget : null,
+      peakOpen: sockets.peak,
+      overBudget: sockets.overBudget,
+    }),
     newIdempotencyKey: () => randomUUID(),
     close: () => pool.close(),
   };

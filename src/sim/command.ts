@@ -1,10 +1,11 @@
 import { runSimulation, type SimOptions } from './run.js';
-import { ScenarioFileError } from './scenario.js';
+import { durationSeconds, ScenarioFileError, ScenarioWindowError } from './scenario.js';
 import { TraceFileError } from './trace.js';
 
 export interface SimArguments {
   target?: string | undefined;
   duration?: string | undefined;
+  from?: string | undefined;
   speed?: string | undefined;
   seed?: string | undefined;
   scale?: string | undefined;
@@ -22,6 +23,17 @@ export const simDefaults = {
 } as const;
 
 class UsageError extends Error {}
+
+/** Seconds, or a duration such as `90s`, `10m`, `17h50m`. */
+const seconds = (name: string, text: string | undefined, { zero = false } = {}): number | undefined => {
+  if (text === undefined) return undefined;
+  const value = durationSeconds(/^\d+(\.\d+)?$/.test(text) ? Number(text) : text);
+  if (!Number.isFinite(value) || value < 0 || (value === 0 && !zero))
+    throw new UsageError(
+      `--${name} must be ${zero ? 'zero or more' : 'a positive number of'} seconds or a duration such as 10m or 17h50m, got "${text}"`,
+    );
+  return value;
+};
 
 const positive = (name: string, text: string | undefined): number | undefined => {
   if (text === undefined) return undefined;
@@ -51,12 +63,14 @@ export const simCommand = async (scenario: string | undefined, args: SimArgument
     if (args.target !== undefined && !/^https?:\/\//.test(args.target)) {
       throw new UsageError(`--target must be an http(s) URL, got "${args.target}"`);
     }
-    const duration = positive('duration', args.duration);
+    const duration = seconds('duration', args.duration);
+    const from = seconds('from', args.from, { zero: true });
     const speed = positive('speed', args.speed);
     const options: SimOptions = {
       scenario,
       ...(args.target ? { target: args.target } : {}),
       ...(duration !== undefined ? { durationSeconds: duration } : {}),
+      ...(from !== undefined ? { fromSeconds: from } : {}),
       ...(speed !== undefined ? { speed } : {}),
       seed,
       scale: positive('scale', args.scale) ?? simDefaults.scale,
@@ -71,7 +85,7 @@ export const simCommand = async (scenario: string | undefined, args: SimArgument
     if (args['fail-on-slo'] && !report.verdict.sloMet) return 1;
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof ScenarioWindowError) {
       process.stderr.write(`peakride sim: ${error.message}\n`);
       return 2;
     }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cities } from '../domain/city.js';
+import { defaultMaxConnections, openFileLimit } from '../ops/open-files.js';
 import { loadObjectives } from '../ops/slo/objectives.js';
 import { createFleet } from './agents/fleet.js';
 import { startRider } from './agents/rider.js';
@@ -16,7 +17,7 @@ import { createRecorder } from './report/recorder.js';
 import { buildReport, formatSummary, type Report } from './report/report.js';
 import { evaluateObjectives } from './report/slo.js';
 import { writeReport } from './report/write.js';
-import { loadScenario } from './scenario.js';
+import { loadScenario, scenarioFrom } from './scenario.js';
 import { createScheduler } from './scheduler.js';
 import { loadTrace } from './trace.js';
 import type { Scenario } from './types.js';
@@ -26,8 +27,10 @@ export interface SimOptions {
   scenario: string;
   /** The API to drive; unset starts an embedded platform for the run. */
   target?: string;
-  /** Simulated seconds to run; the scenario's length when unset. */
+  /** Simulated seconds to run; the scenario's length (from `fromSeconds`) when unset. */
   durationSeconds?: number;
+  /** Where in the scenario the run starts (seconds, whole minutes); 0 when unset. */
+  fromSeconds?: number;
   /** Simulated seconds per wall second; the scenario's own speed when unset. */
   speed?: number;
   seed: number;
@@ -50,8 +53,21 @@ export interface SimResult {
 
 const cpuSeconds = ({ user, system }: NodeJS.CpuUsage) => (user + system) / 1e6;
 
-/** In-flight requests get this long (wall) to finish once the scenario's time is up. */
+/** In-flight requests get this long (wall) to finish once the run settles. */
 const WIND_DOWN_MS = 3000;
+/** While settling, the run looks this often (wall) for rides still searching. */
+const SETTLE_CHECK_SECONDS = 0.25;
+const API_CONNECTIONS = 128;
+const AUDIT_CONNECTIONS = 16;
+
+/**
+ * Every simulated app holds a WebSocket, but this process has only so many files: the sockets
+ * stop short of the open-file limit (less the reserve and the HTTP connections), and the agents
+ * past it poll, as an app whose socket cannot connect does.
+ */
+const webSocketBudget = () =>
+  (defaultMaxConnections(openFileLimit()) ?? Number.POSITIVE_INFINITY) - API_CONNECTIONS - AUDIT_CONNECTIONS;
+
 /** Series buckets: about this many over the run, whatever its length. */
 const BUCKETS = 240;
 
@@ -61,7 +77,7 @@ const BUCKETS = 240;
  * written. The caller decides the exit code from `report.verdict`.
  */
 export const runSimulation = async (options: SimOptions): Promise<SimResult> => {
-  const scenario = await loadScenario(options.scenario);
+  const scenario = scenarioFrom(await loadScenario(options.scenario), options.fromSeconds ?? 0);
   const city = cities.find((candidate) => candidate.id === scenario.city);
   if (!city) throw new Error(`scenario ${scenario.name}: no served city "${scenario.city}"`);
   const trace = scenario.demand.trace
@@ -122,11 +138,16 @@ const drive = async (
   });
   // Off while the fleet's first drivers go online: setting the city up is not the scenario.
   let measuring = false;
-  const api = createApiClient(target, (kind, status, latencyMs, shed) => {
-    if (!measuring) return;
-    if (shed) recorder.shed(kind, scheduler.now());
-    else recorder.request(kind, status, latencyMs, scheduler.now());
-  });
+  const api = createApiClient(
+    target,
+    (kind, status, latencyMs, shed) => {
+      if (!measuring) return;
+      if (shed) recorder.shed(kind, scheduler.now());
+      else recorder.request(kind, status, latencyMs, scheduler.now());
+    },
+    API_CONNECTIONS,
+    webSocketBudget(),
+  );
   // Subjects unique to the run, so a target that served an earlier run holds no ride of theirs.
   const runTag = `sim-${randomBytes(3).toString('hex')}`;
   let online = 0;
@@ -167,9 +188,30 @@ const drive = async (
     : undefined;
 
   let riderCount = 0;
+  /** Riders between their arrival and their booking's answer. */
+  let arriving = 0;
   let cpuAtStart = process.cpuUsage();
   let wallSeconds = 0;
   let simulatorCpuSeconds = 0;
+  let settleSeconds = 0;
+  /**
+   * Once the scenario's time is up no rider arrives, but the run goes on until every booked ride
+   * has met its fate (a driver, expiry or the rider's cancel), bounded by the riders' patience:
+   * the rides booked at the peak's end count in the time-to-match objective like the others.
+   */
+  const settle = (settled: () => void) => {
+    const startedMs = performance.now();
+    const limitMs = (scenario.riders.patienceSeconds + 10) * 1000;
+    const check = () => {
+      const open = arriving > 0 || [...world.rides.values()].some((ride) => ride.searching);
+      if (open && performance.now() - startedMs < limitMs) scheduler.afterWall(SETTLE_CHECK_SECONDS, check);
+      else {
+        settleSeconds = (performance.now() - startedMs) / 1000;
+        settled();
+      }
+    };
+    check();
+  };
   await new Promise<void>((done) => {
     measuring = true;
     startedAtMs = performance.now();
@@ -181,18 +223,21 @@ const drive = async (
       const next = arrivals.next();
       if (!next || next.at >= simulatedSeconds) return;
       scheduler.at(next.at, (due) => {
-        void startRider(world, `${runTag}-rider-${riderCount++}`, next, due).catch(() =>
-          recorder.outcome('failed', scheduler.now()),
-        );
+        arriving++;
+        void startRider(world, `${runTag}-rider-${riderCount++}`, next, due)
+          .catch(() => recorder.outcome('failed', scheduler.now()))
+          .finally(() => arriving--);
         feed();
       });
     };
     feed();
     scheduler.at(simulatedSeconds, () => {
-      world.stopping = true;
       wallSeconds = (performance.now() - startedAtMs) / 1000;
       simulatorCpuSeconds = cpuSeconds(process.cpuUsage(cpuAtStart));
-      setTimeout(done, WIND_DOWN_MS);
+      settle(() => {
+        world.stopping = true;
+        setTimeout(done, WIND_DOWN_MS);
+      });
     });
   });
   scheduler.stop();
@@ -201,7 +246,7 @@ const drive = async (
 
   const metricsAfter = await api.metrics();
   // The audit reads are not part of the scenario's load: a client of their own, unrecorded.
-  const auditor = createApiClient(target, () => {}, 16);
+  const auditor = createApiClient(target, () => {}, AUDIT_CONNECTIONS);
   const opsToken = await auditor.token('ops', `${runTag}-auditor`);
   const invariants = await audit(auditor, [...world.rides.values()], fleet.drivers, opsToken);
   await Promise.all([auditor.close(), api.close()]);
@@ -221,6 +266,8 @@ const drive = async (
       embedded,
       simulatedSeconds,
       wallSeconds,
+      settleSeconds,
+      webSockets: api.webSockets(),
       simulatorCpuSeconds,
       invariants,
       ...(metricsBefore !== undefined ? { metricsBefore } : {}),

@@ -67,7 +67,7 @@ const show = (value: unknown) => JSON.stringify(value) ?? String(value);
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
 /** Seconds from a number or a duration such as `90s`, `10m`, `1h30m`; NaN when it is neither. */
-const durationSeconds = (value: unknown): number => {
+export const durationSeconds = (value: unknown): number => {
   if (isNumber(value)) return value;
   if (typeof value !== 'string' || value.trim() === '') return Number.NaN;
   const match = durationPattern.exec(value.trim());
@@ -532,6 +532,47 @@ export const loadScenario = async (nameOrPath: string): Promise<Scenario> => {
     ]);
   }
   return parseScenario(document, file);
+};
+
+/** A `--from` that does not cut the scenario: the message says why. */
+export class ScenarioWindowError extends Error {}
+
+const clockOf = (secondOfDay: number) => {
+  const minutes = Math.floor((secondOfDay % 86_400) / 60);
+  return `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+};
+
+/**
+ * The scenario from `fromSeconds` on, as a scenario of its own: its clock starts at that time of
+ * day and its curves are shifted to match, so one stretch of a long day (its evening peak) can be
+ * rehearsed in real time. Whole minutes only, as a scenario starts at a time of day to the minute.
+ */
+export const scenarioFrom = (scenario: Scenario, fromSeconds: number): Scenario => {
+  if (fromSeconds === 0) return scenario;
+  if (!(fromSeconds > 0) || fromSeconds % 60 !== 0) {
+    throw new ScenarioWindowError(`--from must be a whole number of minutes, got ${fromSeconds} s`);
+  }
+  if (fromSeconds >= scenario.durationSeconds) {
+    throw new ScenarioWindowError(
+      `--from ${fromSeconds} s is not before the end of ${scenario.name} (${scenario.durationSeconds} s)`,
+    );
+  }
+  const shifted = (curve: readonly CurvePoint[]): CurvePoint[] =>
+    curve.length === 0
+      ? []
+      : [
+          { at: 0, value: curveAt(curve, fromSeconds) },
+          ...curve
+            .filter((point) => point.at > fromSeconds)
+            .map((point) => ({ ...point, at: point.at - fromSeconds })),
+        ];
+  return {
+    ...scenario,
+    durationSeconds: scenario.durationSeconds - fromSeconds,
+    startsAt: clockOf(startSecondOfDay(scenario) + fromSeconds),
+    demand: { ...scenario.demand, curve: shifted(scenario.demand.curve) },
+    drivers: { ...scenario.drivers, online: shifted(scenario.drivers.online) },
+  };
 };
 
 /** Seconds after local midnight at which the scenario starts. */

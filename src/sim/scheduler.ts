@@ -62,11 +62,20 @@ export const createScheduler = (speed: number) => {
     },
     /** Runs `run` after `seconds` of wall time, whatever the speed: the platform's own clocks are not compressed. */
     afterWall(seconds: number, run: (scheduledMs: number) => void) {
-      queue.push({ dueMs: performance.now() + seconds * 1000, order: order++, run });
+      queue.push({ dueMs: (running ? performance.now() : startMs) + seconds * 1000, order: order++, run });
       arm();
     },
+    /**
+     * Starts the clock. Tasks queued before (the fleet's first reports, queued while it went
+     * online) count from the start: they would otherwise all be overdue at once, a burst the
+     * scenario never asked for, with the setup's length in their latency.
+     */
     start() {
-      startMs = performance.now();
+      const shiftMs = performance.now() - startMs;
+      startMs += shiftMs;
+      const queued: Task[] = [];
+      while (queue.length > 0) queued.push(queue.pop() as Task);
+      for (const task of queued) queue.push({ ...task, dueMs: task.dueMs + shiftMs });
       running = true;
       arm();
     },

@@ -145,6 +145,10 @@ export interface RunFacts {
   simulatedSeconds: number;
   /** Wall time of the scenario, from its clock's start to its end (setup and audit excluded). */
   wallSeconds: number;
+  /** Wall time after the scenario's end until every booked ride had a driver or an end. */
+  settleSeconds: number;
+  /** The simulator's WebSockets: its budget (open files), the most open at once, agents that polled for want of one. */
+  webSockets: { budget: number | null; peakOpen: number; overBudget: number };
   /** CPU time the simulator process used over `wallSeconds`. */
   simulatorCpuSeconds: number;
   invariants: Invariants;

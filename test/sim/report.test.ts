@@ -45,6 +45,8 @@ const facts = (overrides: Partial<RunFacts> = {}): RunFacts => ({
   embedded: true,
   simulatedSeconds: 600,
   wallSeconds: 61.5,
+  settleSeconds: 4.25,
+  webSockets: { budget: 18_856, peakOpen: 240, overBudget: 0 },
   simulatorCpuSeconds: 12.3,
   invariants: { lostBookings: [], doubleAssignments: [], stuckRides: [] },
   ...overrides,

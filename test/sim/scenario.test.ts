@@ -5,7 +5,15 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cities } from '../../src/domain/city.js';
 import { isInside } from '../../src/domain/geo.js';
-import { curveAt, listScenarios, loadScenario, ScenarioFileError } from '../../src/sim/scenario.js';
+import {
+  curveAt,
+  listScenarios,
+  loadScenario,
+  ScenarioFileError,
+  ScenarioWindowError,
+  scenarioFrom,
+  startSecondOfDay,
+} from '../../src/sim/scenario.js';
 import type { CurvePoint } from '../../src/sim/types.js';
 
 const shipped = ['city-launch', 'flash-peak', 'nyc-2014-04-04', 'steady', 'strike-day'];
@@ -300,5 +308,39 @@ describe('curves', () => {
     ];
     expect(curveAt(line, 15)).toBe(3);
     expect(curveAt(line, 17.5)).toBe(3.5);
+  });
+});
+
+describe('a window of a scenario (--from)', () => {
+  it("When strike-day is cut from 17:50, then the window starts at 17:50, lasts the rest of the day and its curves are the day's from there on", async () => {
+    const day = await loadScenario('strike-day');
+    const from = 17 * 3600 + 50 * 60;
+    const evening = scenarioFrom(day, from);
+    expect(evening.startsAt).toBe('17:50');
+    expect(startSecondOfDay(evening)).toBe(startSecondOfDay(day) + from);
+    expect(evening.durationSeconds).toBe(day.durationSeconds - from);
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: evening.durationSeconds, noNaN: true }), (t) => {
+        expect(curveAt(evening.demand.curve, t)).toBeCloseTo(curveAt(day.demand.curve, from + t), 9);
+        expect(curveAt(evening.drivers.online, t)).toBeCloseTo(curveAt(day.drivers.online, from + t), 9);
+      }),
+    );
+    // The 18:00 flash peak is ten minutes in.
+    expect(curveAt(evening.demand.curve, 10 * 60 + 30)).toBe(10);
+  });
+
+  it("When a window starts on a step of the curve, then it starts on the step's later value", async () => {
+    const day = await loadScenario('strike-day');
+    // 7h50m is where the morning's first flash peak has fully risen.
+    expect(curveAt(scenarioFrom(day, 7 * 3600 + 50 * 60).demand.curve, 0)).toBe(10);
+    expect(scenarioFrom(day, 0)).toBe(day);
+  });
+
+  it('When a window is not whole minutes or not before the end, then it is refused with the reason', async () => {
+    const day = await loadScenario('strike-day');
+    expect(() => scenarioFrom(day, 90)).toThrow(ScenarioWindowError);
+    expect(() => scenarioFrom(day, 90)).toThrow(/whole number of minutes/);
+    expect(() => scenarioFrom(day, day.durationSeconds)).toThrow(/not before the end/);
+    expect(() => scenarioFrom(day, -60)).toThrow(ScenarioWindowError);
   });
 });

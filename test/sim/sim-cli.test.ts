@@ -37,6 +37,9 @@ const sim = async (args: string[], during?: () => Promise<void>): Promise<SimRun
   // The embedded platform of a run ignores DATABASE_URL and REDIS_URL: nothing to strip here.
   const child = spawn(process.execPath, [cli, 'sim', ...args, '--out', out], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    // The embedded platform takes its configuration from here: a shorter search window bounds how
+    // long a run settles after its scenario (rides still searching expire within it).
+    env: { ...process.env, PEAKRIDE_SEARCH_WINDOW_SECONDS: '30' },
   });
   let stdout = '';
   let stderr = '';
@@ -90,6 +93,10 @@ const expectReportShape = (run: SimRun, scenario: string, seed: number) => {
     expect(Object.keys(objective)).toEqual(expect.arrayContaining(['met', 'value', 'budgetSpent']));
   }
   expect(run.stdout).toContain('report.html');
+  // The run settles before it reports: every booked ride got a driver, expired or was cancelled.
+  const { created, matched, expired, cancelled } = report.bookings;
+  expect(matched + expired + cancelled, 'rides without an outcome').toBe(created);
+  expect(report.settleSeconds).toEqual(expect.any(Number));
 };
 
 describe('peakride sim, on the embedded platform', { timeout: RUN_TIMEOUT_MS }, () => {
@@ -209,6 +216,10 @@ describe('peakride sim, bad input', { timeout: RUN_TIMEOUT_MS }, () => {
       ['steady', '--seed', '-1'],
       ['steady', '--offers', 'smoke'],
       ['steady', '--target', 'localhost'],
+      ['steady', '--from', 'noon'],
+      ['steady', '--from', '90'],
+      ['strike-day', '--from', '25h'],
+      ['steady', '--duration', '0'],
     ]) {
       const run = await sim(args);
       expect(run.code, args.join(' ')).toBe(2);

@@ -103,6 +103,10 @@ export const createDriver = (world: World, subject: string, home: LatLng) => {
   const listen = (current: number) => {
     if (!token) return;
     const connection = api.realtime(token);
+    if (!connection) {
+      scheduler.afterWall(POLL_WALL_SECONDS, (due) => void poll(current, due));
+      return;
+    }
     socket = connection;
     world.live.add(connection);
     connection.addEventListener('message', (message) => {

@@ -1,6 +1,6 @@
 import type { Quote, Ride, RideEvent } from '../api-client.js';
 import type { Arrival } from '../types.js';
-import type { World } from './world.js';
+import type { BookedRide, World } from './world.js';
 
 /** A rider's app tries a shed quote again after Retry-After, this many times, then gives up. */
 const QUOTE_ATTEMPTS = 3;
@@ -63,18 +63,13 @@ export const startRider = async (world: World, subject: string, trip: Arrival, s
   }
   if (!ride) return recorder.outcome('failed', at());
   recorder.outcome('created', at());
-  const booked = { id: ride.id, riderToken: token, matched: false };
+  const booked = { id: ride.id, riderToken: token, matched: false, searching: true };
   world.rides.set(ride.id, booked);
   follow(world, token, booked, Date.parse(ride.createdAt));
 };
 
 /** Waits for the ride's outcome, from its events; cancels once the rider's patience runs out. */
-const follow = (
-  world: World,
-  token: string,
-  booked: { id: string; matched: boolean },
-  createdAtMs: number,
-) => {
+const follow = (world: World, token: string, booked: BookedRide, createdAtMs: number) => {
   const { api, scheduler, recorder, scenario } = world;
   let settled = false;
   let lastStatus = 'searching';
@@ -85,6 +80,7 @@ const follow = (
     lastStatus = status;
     if (status === 'driver_assigned' && !booked.matched) {
       booked.matched = true;
+      booked.searching = false;
       recorder.outcome('matched', scheduler.now());
       const assignedAtMs = atIso ? Date.parse(atIso) : Date.now();
       recorder.timeToMatch(Math.max(0, assignedAtMs - createdAtMs) / 1000, scheduler.now());
@@ -92,26 +88,32 @@ const follow = (
     if (status === 'expired' || status === 'cancelled' || status === 'completed') {
       if (!settled) recorder.outcome(status, scheduler.now());
       settled = true;
+      booked.searching = false;
       socket?.close();
     }
   };
 
-  let socket: ReturnType<typeof api.realtime> | undefined = api.realtime(token);
-  world.live.add(socket);
-  socket.addEventListener('message', (message) => {
-    const data = JSON.parse(String(message.data)) as LiveMessage;
-    if (data.type === 'hello')
-      socket?.send(JSON.stringify({ type: 'subscribe', rideId: booked.id, since: 0 }));
-    else if (data.type === 'ride.event' && 'event' in data) observe(data.event.status, data.event.at);
-  });
-  socket.addEventListener('close', () => {
-    if (socket) world.live.delete(socket);
-    socket = undefined;
-    if (!settled && !polling) {
-      polling = true;
-      scheduler.afterWall(POLL_WALL_SECONDS, poll);
-    }
-  });
+  const pollFromNowOn = () => {
+    if (settled || polling) return;
+    polling = true;
+    scheduler.afterWall(POLL_WALL_SECONDS, poll);
+  };
+  let socket = api.realtime(token);
+  if (socket) {
+    const connection = socket;
+    world.live.add(connection);
+    connection.addEventListener('message', (message) => {
+      const data = JSON.parse(String(message.data)) as LiveMessage;
+      if (data.type === 'hello')
+        connection.send(JSON.stringify({ type: 'subscribe', rideId: booked.id, since: 0 }));
+      else if (data.type === 'ride.event' && 'event' in data) observe(data.event.status, data.event.at);
+    });
+    connection.addEventListener('close', () => {
+      world.live.delete(connection);
+      socket = undefined;
+      pollFromNowOn();
+    });
+  }
 
   const poll = async (scheduledMs: number) => {
     if (settled || world.stopping) return;
@@ -119,6 +121,7 @@ const follow = (
     if (answer.status === 200 && answer.body) observe(answer.body.status, answer.body.updatedAt);
     if (!settled) scheduler.afterWall(POLL_WALL_SECONDS, poll);
   };
+  if (!socket) pollFromNowOn();
 
   // Patience is the rider's, and matching runs on the platform's clock: wall seconds.
   scheduler.afterWall(scenario.riders.patienceSeconds, async (scheduledMs) => {

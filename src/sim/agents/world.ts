@@ -32,6 +32,8 @@ export interface BookedRide {
   riderToken: string;
   /** Whether a driver was ever assigned (the audit reads those rides' histories). */
   matched: boolean;
+  /** Still waiting for its first driver: the run settles until no ride is. */
+  searching: boolean;
 }
 
 /** The scenario's local date and time at simulated time `at`, for the road speed of the hour. */

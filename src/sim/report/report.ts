@@ -28,6 +28,16 @@ export interface Report {
   /** Simulated seconds the run covered. */
   durationSeconds: number;
   wallSeconds: number;
+  /**
+   * Wall seconds after the scenario's end spent waiting for the rides booked before it to get a
+   * driver, expire or be cancelled (no rider arrives meanwhile; drivers carry on).
+   */
+  settleSeconds: number;
+  /**
+   * The simulator's WebSockets: at most `budget` at once (its open files; null: no limit known),
+   * the most that were open, and how many agents polled instead because the budget was spent.
+   */
+  webSockets: { budget: number | null; peakOpen: number; overBudget: number };
   /** Simulated seconds per wall second asked for. */
   speed: number;
   /** Simulated seconds per wall second the run kept (below `speed` when the driver fell behind). */
@@ -102,6 +112,8 @@ export const buildReport = (recorder: RunRecorder, facts: RunFacts, slo: SloVerd
     seed: facts.seed,
     durationSeconds: facts.simulatedSeconds,
     wallSeconds: facts.wallSeconds,
+    settleSeconds: facts.settleSeconds,
+    webSockets: facts.webSockets,
     speed: facts.speed,
     achievedSpeed: facts.wallSeconds > 0 ? facts.simulatedSeconds / facts.wallSeconds : 0,
     simulatorCpu: {
@@ -227,7 +239,14 @@ export const formatSummary = (report: Report, options: { color?: boolean } = {})
     `peakride sim: ${report.scenario} · seed ${report.seed} · scale ${report.scale} · ${report.embedded ? 'embedded platform' : report.target}`,
     `${clock(report.durationSeconds)} simulated from ${report.startsAt} in ${clock(report.wallSeconds)} wall ` +
       `(${report.achievedSpeed.toFixed(1)}× real time, asked ${report.speed}×); ` +
-      `the simulator used ${report.simulatorCpu.cores.toFixed(2)} of a core`,
+      `the simulator used ${report.simulatorCpu.cores.toFixed(2)} of a core; ` +
+      `then ${clock(report.settleSeconds)} wall until every booked ride had a driver or an end`,
+    ...(report.webSockets.overBudget > 0
+      ? [
+          `${report.webSockets.overBudget} agents polled instead of holding a WebSocket: the simulator's ` +
+            `open files allow ${report.webSockets.budget} at once`,
+        ]
+      : []),
     '',
   );
   lines.push(...plain);
