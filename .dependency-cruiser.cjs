@@ -56,6 +56,17 @@ module.exports = {
       },
     },
     {
+      name: 'capacity-model-runs-nothing',
+      comment:
+        'peakride capacity is a model: it reads scenarios, traces, the SLO file and measured pod capacity, and replays them; it starts no part of the platform and sends no request.',
+      severity: 'error',
+      from: { path: '^src/capacity/' },
+      to: {
+        path: '^src/(adapters|flows|dispatch|roles|http|ops)/|^src/sim/(api-client|run|embedded|agents)',
+        pathNot: '^src/ops/slo/objectives\\.ts$',
+      },
+    },
+    {
       name: 'tracing-sdk-on-demand',
       comment:
         'Spans go through @opentelemetry/api (a no-op until configured); only ops/tracing.ts loads the SDK, with import() when an endpoint is set, so a process that does not trace never parses it.',

@@ -14,6 +14,8 @@ Usage:
                                 generate Prometheus SLO rules and alerts and the Grafana dashboard
   peakride sim <scenario> [--target URL] [--duration S] [--speed X] [--seed N] [--scale F] [--out DIR]
                                 replay a scenario (strike-day, flash-peak…) against the API
+  peakride capacity <scenario> [--hpa FILE] [--pod-capacity FILE] [--scale F] [--json] [--out DIR]
+                                model autoscaling on a scenario: HPA pods vs serverless, SLOs, the cheapest HPA
   peakride --help | --version
 
 Without DATABASE_URL, data lives in an embedded PostgreSQL (PGlite) under PEAKRIDE_DATA_DIR.
@@ -36,10 +38,13 @@ Safe to run from several processes at once: one migrates, the others wait.`,
   slo: `Usage: peakride slo [--objectives FILE] [--out DIR] [--check]
 
 Turns the SLO file (default slo/objectives.yaml) into Prometheus recording rules and burn-rate
-alerts (peakride-slo-rules.yaml) and a Grafana dashboard (peakride-dashboard.json), written to
-DIR (default deploy/monitoring). Needs no database and no configuration.
+alerts (peakride-slo-rules.yaml) and a Grafana dashboard (peakride-dashboard.json) in
+deploy/monitoring, and the same as Kubernetes objects for the monitoring component (a
+PrometheusRule, prometheus-rule.yaml, and a dashboard ConfigMap, grafana-dashboard.yaml) in
+deploy/kubernetes/components/monitoring. --out DIR writes all four to DIR instead. Needs no
+database and no configuration.
 
-  --check   write nothing; exit 1 if the files in DIR differ from what the SLO file generates
+  --check   write nothing; exit 1 if any of those files differs from what the SLO file generates
 
 Exits 78 when the SLO file is invalid, naming the field. The format: docs/slo.md.`,
   sim: `Usage: peakride sim <scenario> [options]
@@ -64,6 +69,36 @@ city-launch, flash-peak, nyc-2014-04-04) or a scenario file (YAML or JSON; docs/
 
 Exits 0 when every invariant held, 1 when one broke (or an SLO was missed with --fail-on-slo),
 2 for bad arguments, 78 for an invalid scenario or trace file.`,
+  capacity: `Usage: peakride capacity <scenario> [options]
+
+Replays a scenario's demand, second by second, through a model of the api pods on Kubernetes
+(the HPA v2 algorithm as the controller runs it, pod start-up, the cluster autoscaler's nodes,
+load shedding, queueing) and through a serverless model (cold starts, scale-out limits), judges
+both by the SLO file and searches for the cheapest HPA setting that meets every modelled SLO.
+Needs no server: the per-pod cost of each request comes from \`npm run bench:capacity\`.
+Prints a summary and a time table; writes capacity.json (the full series) and capacity.html
+(a chart) to --out. The model, its assumptions and its limits: docs/capacity.md.
+
+  --hpa FILE                  the HPA manifest (default deploy/kubernetes/base/api-hpa.yaml)
+  --pod-capacity FILE         measured per-pod capacity (default deploy/capacity/pod-capacity.json)
+  --objectives FILE           the SLO file (default slo/objectives.yaml)
+  --scale F                   multiplies the scenario's riders and drivers (default 1)
+  --offers MODE               websocket (default: updates pushed) or polling (apps poll rides, offers)
+  --book-share S              share of quoted riders who book (default 1, an upper bound)
+  --pod-start-seconds S       scheduling, image pull, container start before the process (default 5)
+  --node-provisioning-seconds S
+                              a node the cluster autoscaler adds is ready after S (default 75)
+  --pods-per-node N           api pods that fit on a node (default 3)
+  --spare-pods N              overprovisioning placeholders holding room for api pods (default 0)
+  --cpu-request CORES         a pod's CPU request, for cpu Utilization targets (default 1)
+  --cold-start-seconds S      serverless cold start (default 0.723: peakride serve's start-up)
+  --serverless-concurrency N  requests per serverless instance (default 1)
+  --json                      print the whole report (every series) as JSON instead of the summary
+  --out DIR                   where capacity.json and capacity.html go (default capacity-report)
+  --fail-on-slo               exit 1 when the HPA misses a modelled SLO
+
+Exits 0 when done, 2 for bad arguments, 78 for a scenario, trace, HPA, pod-capacity or SLO file
+that cannot be used (naming the file and the field).`,
 };
 
 const fail = (message: string, code = 1): never => {
@@ -92,6 +127,17 @@ const parseArguments = () => {
         scale: { type: 'string' },
         offers: { type: 'string' },
         'fail-on-slo': { type: 'boolean', default: false },
+        hpa: { type: 'string' },
+        'pod-capacity': { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'book-share': { type: 'string' },
+        'pod-start-seconds': { type: 'string' },
+        'node-provisioning-seconds': { type: 'string' },
+        'pods-per-node': { type: 'string' },
+        'spare-pods': { type: 'string' },
+        'cpu-request': { type: 'string' },
+        'cold-start-seconds': { type: 'string' },
+        'serverless-concurrency': { type: 'string' },
       },
     });
   } catch (error) {
@@ -121,6 +167,13 @@ const main = async () => {
   if (command === 'slo') {
     const { sloCommand } = await import('./ops/slo/command.js');
     process.exitCode = await sloCommand(values);
+    return;
+  }
+
+  // The autoscaling model reads files and computes: no server, no configuration.
+  if (command === 'capacity') {
+    const { capacityCommand } = await import('./capacity/command.js');
+    process.exitCode = await capacityCommand(positionals[1], values);
     return;
   }
 
