@@ -212,9 +212,12 @@ scenario's wall time, warm-up excluded.
 |---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
+The location p99 is the platform's, one embedded process on one core holding every WebSocket and
+answering every update: what this section measures is the simulator's CPU, which stays under one core.
 "Agents polling": the simulator keeps its WebSockets under its open-file limit (less a reserve), and the
 drivers past it poll for offers every 2 s; raise \`ulimit -n\` to give each its socket. Reproduce with
-\`npm run bench:sim\` (\`BENCH_SIM_DRIVERS=5000,20000 BENCH_RUNS=3 BENCH_DURATION=60\` are the defaults).`;
+\`BENCH_SIM_DRIVERS=${SIZES.join(',')} BENCH_RUNS=${RUNS} BENCH_DURATION=${DURATION} npm run bench:sim\`
+(the defaults: 5000,20000 drivers, 3 runs, 60 s).`;
   await writeSection('City simulator: its own cost', body);
   console.log(body);
 };
