@@ -219,11 +219,8 @@ const measureRun = async (backend, target, dataDir) => {
       return point;
     };
 
-    /** Light load, then the rate that should reach the target, then near saturation (closed loop). */
-    const measureClass = async (kind, stream, saturate) => {
-      const light = await phase(server.url, () => openLoad(pool, LIGHT[kind], PHASE, stream));
-      const atTarget = await towardsTarget(kind, light, stream);
-      const saturation = saturate ? await phase(server.url, saturate) : undefined;
+    /** Cost per request from the most loaded phase that rose clear of idle; latency from the light one. */
+    const costs = (light, atTarget) => {
       const loaded = atTarget.elu - idle > 0.05 ? atTarget : light;
       return {
         utilizationPerRequest: Math.max(loaded.elu - idle, 1e-7) / loaded.answered,
@@ -231,6 +228,16 @@ const measureRun = async (backend, target, dataDir) => {
         latencyMs: { p50: light.p50, p99: light.p99 },
         light,
         atTarget,
+      };
+    };
+
+    /** Light load, then the rate that should reach the target, then near saturation (closed loop). */
+    const measureClass = async (kind, stream, saturate) => {
+      const light = await phase(server.url, () => openLoad(pool, LIGHT[kind], PHASE, stream));
+      const atTarget = await towardsTarget(kind, light, stream);
+      const saturation = saturate ? await phase(server.url, saturate) : undefined;
+      return {
+        ...costs(light, atTarget),
         saturation,
         failures: light.failures + atTarget.failures + (saturation?.failures ?? 0),
       };
@@ -280,15 +287,7 @@ const measureRun = async (backend, target, dataDir) => {
       const atTarget = await towardsTarget('booking', light, () =>
         bookingStream(targetBookers)(nextBooker++ % targetBookers.length),
       );
-      const loaded = atTarget.elu - idle > 0.05 ? atTarget : light;
-      return {
-        utilizationPerRequest: Math.max(loaded.elu - idle, 1e-7) / loaded.answered,
-        cpuSecondsPerRequest: Math.max(loaded.cpu - idleStats.cpu, 1e-7) / loaded.answered,
-        latencyMs: { p50: light.p50, p99: light.p99 },
-        light,
-        atTarget,
-        failures: light.failures + atTarget.failures,
-      };
+      return { ...costs(light, atTarget), failures: light.failures + atTarget.failures };
     })();
     // Ride reads: riders of their own rides, booked for it.
     const rides = [];

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { escapeHtml, jsonForScript, uplotAssets } from '../sim/report/self-contained-page.js';
 import { capacityClasses } from './classes.js';
 import { type CapacityReport, describeHpa } from './report.js';
 
@@ -9,21 +8,6 @@ import { type CapacityReport, describeHpa } from './report.js';
  * A Content-Security-Policy forbids every network load.
  */
 
-let uplot: { script: string; style: string } | undefined;
-const uplotAssets = () => {
-  if (uplot) return uplot;
-  const require = createRequire(import.meta.url);
-  const script = readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8');
-  const style = readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8');
-  if (/<\/script|<!--/i.test(script))
-    throw new Error('uPlot.iife.min.js cannot be inlined: it contains </script or <!--');
-  if (/<\/style/i.test(style)) throw new Error('uPlot.min.css cannot be inlined: it contains </style');
-  uplot = { script, style };
-  return uplot;
-};
-
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-const jsonForScript = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 const percent = (share: number | null, digits = 2) =>
   share === null || !Number.isFinite(share) ? '–' : `${(share * 100).toFixed(digits)}%`;
 const integer = (value: number) => Math.round(value).toLocaleString('en-US');

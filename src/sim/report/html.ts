@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { requestClasses } from '../types.js';
 import type { Report } from './report.js';
+import { escapeHtml, jsonForScript, uplotAssets } from './self-contained-page.js';
 
 /**
  * report.html: one self-contained page that opens offline (mailed, attached to a CI run, opened
@@ -9,26 +8,6 @@ import type { Report } from './report.js';
  * goes in as a JSON block that the page's own script charts. A Content-Security-Policy forbids
  * every network load, so nothing external can sneak in later either.
  */
-
-/** uPlot from node_modules: from src/ under vitest and from the bundle dist/peakride.js alike. */
-let uplot: { script: string; style: string } | undefined;
-const uplotAssets = () => {
-  if (uplot) return uplot;
-  const require = createRequire(import.meta.url);
-  const script = readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8');
-  const style = readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8');
-  // Either would end its element early; no uPlot release has them, a future one must not.
-  if (/<\/script|<!--/i.test(script))
-    throw new Error('uPlot.iife.min.js cannot be inlined: it contains </script or <!--');
-  if (/<\/style/i.test(style)) throw new Error('uPlot.min.css cannot be inlined: it contains </style');
-  uplot = { script, style };
-  return uplot;
-};
-
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-
-/** JSON that no string inside can turn into markup: `<` becomes \u003c, so `</script>` never appears. */
-const jsonForScript = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 
 const integer = (value: number) => Math.round(value).toLocaleString('en-US');
 const ms = (value: number | null) =>
