@@ -90,6 +90,7 @@ Prints a summary and a time table; writes capacity.json (the full series) and ca
                               a node the cluster autoscaler adds is ready after S (default 75)
   --pods-per-node N           api pods that fit on a node (default 3)
   --spare-pods N              overprovisioning placeholders holding room for api pods (default 0)
+  --max-nodes N               nodes the node group may grow to (default 1000); bounds the search's maxReplicas
   --cpu-request CORES         a pod's CPU request, for cpu Utilization targets (default 1)
   --cold-start-seconds S      serverless cold start (default 0.723: peakride serve's start-up)
   --serverless-concurrency N  requests per serverless instance (default 1)
@@ -135,6 +136,7 @@ const parseArguments = () => {
         'node-provisioning-seconds': { type: 'string' },
         'pods-per-node': { type: 'string' },
         'spare-pods': { type: 'string' },
+        'max-nodes': { type: 'string' },
         'cpu-request': { type: 'string' },
         'cold-start-seconds': { type: 'string' },
         'serverless-concurrency': { type: 'string' },

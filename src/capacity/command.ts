@@ -36,6 +36,7 @@ export interface CapacityArguments {
   'node-provisioning-seconds'?: string | undefined;
   'pods-per-node'?: string | undefined;
   'spare-pods'?: string | undefined;
+  'max-nodes'?: string | undefined;
   'cpu-request'?: string | undefined;
   'cold-start-seconds'?: string | undefined;
   'serverless-concurrency'?: string | undefined;
@@ -104,6 +105,7 @@ const parametersFrom = (args: CapacityArguments): ModelParameters => {
   );
   set('podsPerNode', number('pods-per-node', args['pods-per-node'], { min: 1, integer: true }));
   set('sparePods', number('spare-pods', args['spare-pods'], { min: 0, integer: true }));
+  set('maxNodes', number('max-nodes', args['max-nodes'], { min: 1, max: 100_000, integer: true }));
   set('cpuRequestCores', number('cpu-request', args['cpu-request'], { above: 0, max: 64 }));
   set('coldStartSeconds', number('cold-start-seconds', args['cold-start-seconds'], { min: 0, max: 600 }));
   set(

@@ -156,7 +156,7 @@ export const renderCapacityHtml = (report: CapacityReport): string => {
   const { recommendation } = report;
   const recommended =
     recommendation.found && recommendation.candidate && recommendation.spec
-      ? `<p>Cheapest setting meeting every modelled SLO: <b>target ${Math.round(recommendation.candidate.targetUtilization * 100)}%, minReplicas ${recommendation.candidate.minReplicas}, scale-up ${escapeHtml(recommendation.candidate.scaleUp.name)}</b>: ${integer(recommendation.replicaSeconds ?? 0)} replica-seconds, peak ${recommendation.peakReplicas} pods (${recommendation.evaluated} settings replayed).</p>`
+      ? `<p>Cheapest setting meeting every modelled SLO: <b>target ${Math.round(recommendation.candidate.targetUtilization * 100)}%, minReplicas ${recommendation.candidate.minReplicas}, maxReplicas ${recommendation.candidate.maxReplicas}${recommendation.candidate.maxReplicas > recommendation.manifestMaxReplicas ? ` (manifest: ${recommendation.manifestMaxReplicas})` : ''}, scale-up ${escapeHtml(recommendation.candidate.scaleUp.name)}</b>: ${integer(recommendation.replicaSeconds ?? 0)} replica-seconds, peak ${recommendation.peakReplicas} pods (${recommendation.evaluated} settings replayed).</p>`
       : `<p class="bad">No setting of the search met every modelled SLO (${recommendation.evaluated} settings replayed).</p>`;
   const title = `${report.scenario.name} · scale ${report.scenario.scale}`;
   return `<!doctype html>

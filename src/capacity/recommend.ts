@@ -10,7 +10,10 @@ import { allMet, type SloPlan } from './slo.js';
  * The cheapest HPA setting that meets every modelled SLO on the scenario: over target
  * utilisations and scale-up policies, the fewest minReplicas (at least 2) that pass, found by
  * bisection (more replicas never hurt an SLO here), then the setting with the fewest
- * replica-seconds.
+ * replica-seconds. When no setting passes within the manifest's maxReplicas, the ceiling itself
+ * is searched: doubled until some setting passes (up to what the node group holds), then the
+ * lowest ceiling that still passes, found by bisection — a peak larger than the ceiling is what
+ * turns riders away while every pod is busy.
  */
 
 export interface ScaleUpChoice {
@@ -22,6 +25,8 @@ export interface Candidate {
   /** Event-loop utilisation (or CPU share of the request) every metric targets. */
   targetUtilization: number;
   minReplicas: number;
+  /** The ceiling: the manifest's, or the lowest that passes when the manifest's cannot. */
+  maxReplicas: number;
   scaleUp: ScaleUpChoice;
 }
 
@@ -35,6 +40,9 @@ export interface Recommendation {
   peakReplicas?: number;
   /** Settings replayed. */
   evaluated: number;
+  /** The manifest's maxReplicas, and the highest ceiling the search may try (nodes × pods per node). */
+  manifestMaxReplicas: number;
+  maxReplicasLimit: number;
   targets: number[];
   scaleUps: string[];
 }
@@ -93,7 +101,8 @@ export const applyCandidate = (spec: HpaSpec, candidate: Candidate, parameters: 
   });
   return {
     ...spec,
-    minReplicas: Math.min(candidate.minReplicas, spec.maxReplicas),
+    minReplicas: Math.min(candidate.minReplicas, candidate.maxReplicas),
+    maxReplicas: candidate.maxReplicas,
     metrics,
     behavior: {
       scaleUp: candidate.scaleUp.rules,
@@ -101,6 +110,8 @@ export const applyCandidate = (spec: HpaSpec, candidate: Candidate, parameters: 
     },
   };
 };
+
+type Best = { candidate: Candidate; spec: HpaSpec; run: ClusterRun };
 
 export const recommend = (
   input: DemandInput,
@@ -113,42 +124,77 @@ export const recommend = (
   const choices = scaleUpChoices(spec);
   const current = manifestTarget(spec, parameters);
   let evaluated = 0;
-  let best: { candidate: Candidate; spec: HpaSpec; run: ClusterRun } | undefined;
   const replay = (candidate: Candidate) => {
     evaluated++;
     const candidateSpec = applyCandidate(spec, candidate, parameters);
     return { spec: candidateSpec, run: runCluster(input, parameters, candidateSpec, capacity, costs, plans) };
   };
-  for (const targetUtilization of searchTargets) {
-    for (const scaleUp of choices) {
-      const at = (minReplicas: number) => replay({ targetUtilization, minReplicas, scaleUp });
-      let high = spec.maxReplicas;
-      let highRun = at(high);
-      if (!allMet(highRun.run.slo)) continue;
-      // One pod is a single point of failure the model does not simulate: 2 is the floor.
-      let low = Math.min(MIN_REPLICAS_FLOOR, high) - 1;
-      while (high - low > 1) {
-        const middle = Math.floor((low + high) / 2);
-        const tried = at(middle);
-        if (allMet(tried.run.slo)) {
-          high = middle;
-          highRun = tried;
-        } else low = middle;
+
+  /** The cheapest passing setting under one ceiling, or undefined. */
+  const cheapestUnder = (maxReplicas: number): Best | undefined => {
+    let best: Best | undefined;
+    for (const targetUtilization of searchTargets) {
+      for (const scaleUp of choices) {
+        const at = (minReplicas: number) => replay({ targetUtilization, minReplicas, maxReplicas, scaleUp });
+        let high = maxReplicas;
+        let highRun = at(high);
+        if (!allMet(highRun.run.slo)) continue;
+        // One pod is a single point of failure the model does not simulate: 2 is the floor.
+        let low = Math.min(MIN_REPLICAS_FLOOR, high) - 1;
+        while (high - low > 1) {
+          const middle = Math.floor((low + high) / 2);
+          const tried = at(middle);
+          if (allMet(tried.run.slo)) {
+            high = middle;
+            highRun = tried;
+          } else low = middle;
+        }
+        const candidate = { targetUtilization, minReplicas: high, maxReplicas, scaleUp };
+        const cost = highRun.run.totals.replicaSeconds;
+        // Equal costs (the load never reaches the target): the change closest to the manifest.
+        const closer = () =>
+          Math.abs(targetUtilization - current) <
+          Math.abs(best!.candidate.targetUtilization - current) - 1e-9;
+        if (
+          !best ||
+          cost < best.run.totals.replicaSeconds * (1 - 1e-6) ||
+          (cost <= best.run.totals.replicaSeconds * (1 + 1e-6) && closer())
+        )
+          best = { candidate, spec: highRun.spec, run: highRun.run };
       }
-      const candidate = { targetUtilization, minReplicas: high, scaleUp };
-      const cost = highRun.run.totals.replicaSeconds;
-      // Equal costs (the load never reaches the target): the change closest to the manifest.
-      const closer = () =>
-        Math.abs(targetUtilization - current) < Math.abs(best!.candidate.targetUtilization - current) - 1e-9;
-      if (
-        !best ||
-        cost < best.run.totals.replicaSeconds * (1 - 1e-6) ||
-        (cost <= best.run.totals.replicaSeconds * (1 + 1e-6) && closer())
-      )
-        best = { candidate, spec: highRun.spec, run: highRun.run };
+    }
+    return best;
+  };
+
+  const limit = Math.max(spec.maxReplicas, parameters.maxNodes * parameters.podsPerNode);
+  let best = cheapestUnder(spec.maxReplicas);
+  if (!best) {
+    // Raise the ceiling until a setting passes, then bisect down to the lowest ceiling that does.
+    let failing = spec.maxReplicas;
+    let passing: number | undefined;
+    for (let ceiling = spec.maxReplicas * 2; passing === undefined; ceiling *= 2) {
+      const tried = Math.min(ceiling, limit);
+      best = cheapestUnder(tried);
+      if (best) passing = tried;
+      else if (tried === limit) break;
+      else failing = tried;
+    }
+    while (passing !== undefined && passing - failing > 1) {
+      const middle = Math.floor((failing + passing) / 2);
+      const tried = cheapestUnder(middle);
+      if (tried) {
+        passing = middle;
+        best = tried;
+      } else failing = middle;
     }
   }
-  const base = { evaluated, targets: searchTargets, scaleUps: choices.map((choice) => choice.name) };
+  const base = {
+    evaluated,
+    targets: searchTargets,
+    scaleUps: choices.map((choice) => choice.name),
+    manifestMaxReplicas: spec.maxReplicas,
+    maxReplicasLimit: limit,
+  };
   if (!best) return { found: false, ...base };
   return {
     found: true,

@@ -76,6 +76,14 @@ const clock = (startsAt: string, t: number) => {
   return `${String(Math.floor(total / 3600)).padStart(2, '0')}:${String(Math.floor((total % 3600) / 60)).padStart(2, '0')}`;
 };
 
+/** The recommended ceiling, and whether the manifest's had to be raised for it. */
+const maxReplicasText = (recommendation: Recommendation) => {
+  const chosen = recommendation.candidate?.maxReplicas ?? recommendation.manifestMaxReplicas;
+  return chosen > recommendation.manifestMaxReplicas
+    ? `maxReplicas ${chosen} (raised from ${recommendation.manifestMaxReplicas}: no setting held within it)`
+    : `maxReplicas ${chosen}`;
+};
+
 export const describeMetric = (metric: MetricSpec) =>
   metric.type === 'Pods'
     ? `${metric.name} ${metric.target.averageValue}`
@@ -285,7 +293,7 @@ export const renderText = (report: CapacityReport, files?: { json: string; html:
   lines.push(table(rows));
   for (const slo of hpa.slo.filter((s) => !s.modelled)) lines.push(`${slo.name}: ${slo.reason}`);
   lines.push(
-    'Riders turned away had every quote (or booking) attempt refused: objectives on bookings do not see them.',
+    'Riders turned away had every quote (or booking) attempt refused; quote-availability counts each refused attempt.',
   );
   lines.push('');
   const time = timeRows(report);
@@ -297,11 +305,11 @@ export const renderText = (report: CapacityReport, files?: { json: string; html:
   if (recommendation.found && recommendation.candidate && recommendation.spec) {
     const { candidate } = recommendation;
     lines.push(
-      `Recommended: target ${Math.round(candidate.targetUtilization * 100)}% (${recommendation.spec.metrics.map(describeMetric).join(', ')}), minReplicas ${candidate.minReplicas}, scale-up ${candidate.scaleUp.name}: ${integer(recommendation.replicaSeconds ?? 0)} replica-s (${percent((recommendation.replicaSeconds ?? 0) / Math.max(1, hpa.totals.replicaSeconds) - 1, 0)} vs the manifest), peak ${recommendation.peakReplicas} pods; every modelled SLO met (${recommendation.evaluated} settings replayed).`,
+      `Recommended: target ${Math.round(candidate.targetUtilization * 100)}% (${recommendation.spec.metrics.map(describeMetric).join(', ')}), minReplicas ${candidate.minReplicas}, ${maxReplicasText(recommendation)}, scale-up ${candidate.scaleUp.name}: ${integer(recommendation.replicaSeconds ?? 0)} replica-s (${percent((recommendation.replicaSeconds ?? 0) / Math.max(1, hpa.totals.replicaSeconds) - 1, 0)} vs the manifest), peak ${recommendation.peakReplicas} pods; every modelled SLO met (${recommendation.evaluated} settings replayed).`,
     );
   } else {
     lines.push(
-      `Recommended: no setting met every modelled SLO (${recommendation.evaluated} settings replayed: targets ${recommendation.targets.map((t) => `${t * 100}%`).join(', ')}, minReplicas up to maxReplicas ${inputs.hpa.maxReplicas}); raise maxReplicas or the per-pod capacity.`,
+      `Recommended: no setting met every modelled SLO (${recommendation.evaluated} settings replayed: targets ${recommendation.targets.map((t) => `${t * 100}%`).join(', ')}, maxReplicas up to ${recommendation.maxReplicasLimit}, the node group's ${inputs.parameters.maxNodes} nodes × ${inputs.parameters.podsPerNode} pods); raise the per-pod capacity or the node group.`,
     );
   }
   if (files) lines.push(`Report: ${files.json}, chart: ${files.html}`);

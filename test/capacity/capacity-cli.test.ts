@@ -57,6 +57,7 @@ describe('peakride capacity', () => {
         expect(side.slo.map((slo: { name: string }) => slo.name)).toEqual([
           'booking-availability',
           'booking-latency',
+          'quote-availability',
           'time-to-match',
         ]);
         // One point per 15 s sync period over the day.

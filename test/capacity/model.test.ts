@@ -178,6 +178,34 @@ describe('the replays', () => {
     }
     expect(scaleUpChoices(hpa).map((choice) => choice.name)).toContain('as in the manifest');
   });
+
+  it("When no setting holds within the manifest's maxReplicas, then the search raises the ceiling to the lowest that holds", () => {
+    const input = { scenario: flashPeak };
+    const p = parameters({ scale: 150 });
+    const low = { ...hpa, minReplicas: 1, maxReplicas: 2 };
+    // The manifest's own ceiling: the peak turns riders away and quote-availability is missed.
+    const capped = runCluster(input, p, low, capacity, costs, plans);
+    expect(capped.slo.find((slo) => slo.name === 'quote-availability')?.met).toBe(false);
+
+    const found = recommend(input, p, low, capacity, costs, plans);
+    expect(found).toMatchObject({ found: true, manifestMaxReplicas: 2 });
+    const ceiling = found.candidate!.maxReplicas;
+    expect(ceiling).toBeGreaterThan(2);
+    expect(found.spec!.maxReplicas).toBe(ceiling);
+    const replay = runCluster(input, p, found.spec!, capacity, costs, plans);
+    expect(replay.slo.every((slo) => slo.met !== false)).toBe(true);
+    // One replica lower, with the same target, floor and policy, no longer holds.
+    const lower = applyCandidate(low, { ...found.candidate!, maxReplicas: ceiling - 1 }, p);
+    expect(runCluster(input, p, lower, capacity, costs, plans).slo.some((slo) => slo.met === false)).toBe(
+      true,
+    );
+  });
+
+  it("When even the node group's room cannot hold the peak, then the search says no setting holds", () => {
+    const p = parameters({ scale: 150, maxNodes: 1, podsPerNode: 2 });
+    const found = recommend({ scenario: flashPeak }, p, { ...hpa, maxReplicas: 2 }, capacity, costs, plans);
+    expect(found).toMatchObject({ found: false, manifestMaxReplicas: 2, maxReplicasLimit: 2 });
+  });
 });
 
 describe('the inputs', () => {
@@ -188,15 +216,17 @@ describe('the inputs', () => {
     expect(() => parsePodCapacity(document, 'pod.json')).toThrow(/pod.json: classes.booking: missing/);
   });
 
-  it('When the SLO file is the shipped one, then booking availability and latency are modelled and time to match is not', () => {
+  it('When the SLO file is the shipped one, then booking availability and latency and quote availability are modelled and time to match is not', () => {
     expect(
       plans.map((plan) => [plan.objective.name, plan.sli?.kind ?? 'not modelled', plan.sli?.thresholdMs]),
     ).toEqual([
       ['booking-availability', 'availability', undefined],
       ['booking-latency', 'latency', 300],
+      ['quote-availability', 'availability', undefined],
       ['time-to-match', 'not modelled', undefined],
     ]);
     expect(plans[0]!.sli!.classes).toEqual(['booking']);
+    expect(plans[2]!.sli!.classes).toEqual(['quote']);
     expect(capacityClasses).toContain('booking');
   });
 });

@@ -61,15 +61,16 @@ const freshDir = async () => {
 afterAll(() => Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true }))));
 
 describe('the SLO file', () => {
-  it('When the committed file is loaded, then it declares the three objectives of the issue', async () => {
+  it('When the committed file is loaded, then it declares the objectives of the issues: bookings, quotes and time to match', async () => {
     const { objectives, runbooks } = await loadObjectives(objectivesFile);
     expect(runbooks).toBe('docs/slo.md');
     expect(objectives.map(({ name, target, window }) => ({ name, target, window }))).toEqual([
       { name: 'booking-availability', target: 0.999, window: '28d' },
       { name: 'booking-latency', target: 0.99, window: '28d' },
+      { name: 'quote-availability', target: 0.99, window: '28d' },
       { name: 'time-to-match', target: 0.95, window: '28d' },
     ]);
-    expect(objectives[2]?.sli.total).toEqual([
+    expect(objectives[3]?.sli.total).toEqual([
       'peakride_time_to_match_seconds_count',
       'peakride_rides_expired_total',
     ]);

@@ -13,7 +13,12 @@ import { evaluateObjectives, type SloVerdict } from '../../src/sim/report/slo.js
 const objectivesFile = fileURLToPath(new URL('../../slo/objectives.yaml', import.meta.url));
 
 /** What the hand-checked numbers below assume of slo/objectives.yaml. */
-const expectedTargets = { 'booking-availability': 0.999, 'booking-latency': 0.99, 'time-to-match': 0.95 };
+const expectedTargets = {
+  'booking-availability': 0.999,
+  'booking-latency': 0.99,
+  'quote-availability': 0.99,
+  'time-to-match': 0.95,
+};
 
 interface Counts {
   startedAt: number;
@@ -23,6 +28,9 @@ interface Counts {
   rides503: number;
   /** Bookings answered within 300 ms (the le="0.3" bucket). */
   ridesFast: number;
+  quotes200: number;
+  /** Quotes shed. */
+  quotes503: number;
   /** 5xx on other routes: must not count against the booking objectives. */
   cancel500: number;
   read500: number;
@@ -70,7 +78,8 @@ process_start_time_seconds ${c.startedAt}
 
 # HELP http_requests_total HTTP requests answered, by method, route template and status code
 # TYPE http_requests_total counter
-http_requests_total{method="POST",route="/v1/quotes",status="201"} 9000
+http_requests_total{method="POST",route="/v1/quotes",status="200"} ${c.quotes200}
+http_requests_total{method="POST",route="/v1/quotes",status="503"} ${c.quotes503}
 http_requests_total{method="POST",route="/v1/rides",status="201"} ${c.rides201}
 http_requests_total{method="POST",route="/v1/rides",status="409"} ${c.rides409}
 http_requests_total{method="POST",route="/v1/rides",status="500"} ${c.rides500}
@@ -114,6 +123,8 @@ const start: Counts = {
   rides500: 0,
   rides503: 0,
   ridesFast: 515,
+  quotes200: 9000,
+  quotes503: 0,
   cancel500: 3,
   read500: 1,
   parisWithin60: 300,
@@ -135,6 +146,7 @@ const plus = (base: Counts, delta: Partial<Counts>): Counts => {
  * A healthy run, every objective exactly at or inside its budget:
  * - bookings: 1,958 + 40 + 1 + 1 = 2,000 events, 2 of them 5xx: budget 0.001 × 2,000 = 2, spent 1;
  * - latency: 1,990 of 2,000 within 300 ms: 10 bad, budget 20, spent 0.5;
+ * - quotes: 3,000 asked, 30 shed: budget 0.01 × 3,000 = 30, spent 1;
  * - matching: paris 760 of 780 within 60 s plus 20 expired, london 190 of 200: 1,000 events,
  *   950 good, 50 bad, budget 0.05 × 1,000 = 50, spent 1.
  */
@@ -144,6 +156,8 @@ const healthy = {
   rides500: 1,
   rides503: 1,
   ridesFast: 1990,
+  quotes200: 2970,
+  quotes503: 30,
   cancel500: 50,
   read500: 70,
   parisWithin60: 760,
@@ -179,6 +193,11 @@ describe('SLO verdicts of a run', () => {
     expect(latency.value).toBeCloseTo(0.995, 12);
     expect(latency.budgetSpent).toBeCloseTo(0.5, 9);
 
+    const quotes = verdicts['quote-availability']!;
+    expect(quotes).toMatchObject({ met: true, events: 3000, bad: 30 });
+    expect(quotes.value).toBeCloseTo(0.99, 12);
+    expect(quotes.budgetSpent).toBeCloseTo(1, 9);
+
     const match = verdicts['time-to-match']!;
     expect(match).toMatchObject({ met: true, events: 1000, bad: 50 });
     expect(match.value).toBeCloseTo(0.95, 12);
@@ -186,8 +205,15 @@ describe('SLO verdicts of a run', () => {
     for (const verdict of Object.values(verdicts)) expect(verdict.notes).toEqual([]);
   });
 
-  it('When bookings are shed and rides expire, then those objectives are missed and the budget spent says by how much', () => {
-    const bad = { ...healthy, rides503: 6, rides201: 1953, parisExpired: 120 };
+  it('When bookings and quotes are shed and rides expire, then those objectives are missed and the budget spent says by how much', () => {
+    const bad = {
+      ...healthy,
+      rides503: 6,
+      rides201: 1953,
+      parisExpired: 120,
+      quotes200: 1500,
+      quotes503: 1500,
+    };
     const verdicts = byName(evaluateObjectives(objectives, scrape(start), scrape(plus(start, bad))));
 
     // 2,000 bookings, 1 + 6 = 7 of them 5xx: 7 / (0.001 × 2,000) = 3.5 budgets.
@@ -197,6 +223,9 @@ describe('SLO verdicts of a run', () => {
     // 780 + 120 + 200 = 1,100 events, 950 good: 150 / (0.05 × 1,100) = 2.7272…
     expect(verdicts['time-to-match']).toMatchObject({ met: false, events: 1100, bad: 150 });
     expect(verdicts['time-to-match']!.budgetSpent).toBeCloseTo(150 / 55, 9);
+    // Half the quotes shed: 1,500 / (0.01 × 3,000) = 50 budgets.
+    expect(verdicts['quote-availability']).toMatchObject({ met: false, events: 3000, bad: 1500 });
+    expect(verdicts['quote-availability']!.budgetSpent).toBeCloseTo(50, 9);
     // Latency is judged on its own: still 10 slow of 2,000.
     expect(verdicts['booking-latency']).toMatchObject({ met: true, bad: 10 });
   });
