@@ -17,6 +17,20 @@ import type { SheddingOptions } from '../ops/load-shedding.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { RealtimeGateway } from './realtime/gateway.js';
 
+/** The backends a route may depend on, by the names the health probes report them under. */
+export const backendNames = ['postgres', 'redis'] as const;
+export type Backend = (typeof backendNames)[number];
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The backends the route cannot do its work without: while one of them is down, the route
+     * answers 503 SERVICE.UNAVAILABLE naming it. Unset: every backend (the safe default); `[]`: none.
+     */
+    needs?: readonly Backend[];
+  }
+}
+
 export type App = FastifyInstance<
   RawServerDefault,
   RawRequestDefaultExpression,
@@ -38,7 +52,10 @@ export interface AppDeps {
   flows: Flows;
   tokens: TokenService;
   metrics: Metrics;
-  /** /readyz: false while starting, while a backend is down and from the moment draining begins. */
+  /**
+   * /readyz: false while starting, while a backend bookings need is down (not for one only other
+   * routes need: see roles/platform.ts) and from the moment draining begins.
+   */
   isReady(): boolean;
   /**
    * `starting`: v1 requests get 503; `serving`; `draining`: after SIGTERM, still served (the load
@@ -51,8 +68,11 @@ export interface AppDeps {
    * metrics only (`dispatch` and `worker` processes, which take no client traffic).
    */
   routes?: 'public' | 'infrastructure';
-  /** Backends not answering now; while any, v1 requests get 503 with Retry-After. */
-  backendsDown?(): string[];
+  /**
+   * Backends reported down now; while one is, the v1 routes that need it (`config.needs`) get 503
+   * with Retry-After, and the others are served.
+   */
+  backendsDown?(): readonly Backend[];
   /** Refuses the sheddable class while the event loop is saturated; unset, nothing is shed. */
   shedding?: SheddingOptions;
   /** Client connections (HTTP and WebSocket) accepted at once; more are closed on arrival. */

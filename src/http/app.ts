@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { DomainError } from '../domain/errors.js';
 import { tracingOn } from '../spans.js';
-import type { App, AppDeps } from './app-types.js';
+import { type App, type AppDeps, type Backend, backendNames } from './app-types.js';
 import { type RawGate, registerLoadShedding } from './load-shedding.js';
 import { handleError, handleNotFound } from './problem.js';
 import { realtimeSchemas } from './realtime/protocol.js';
@@ -18,7 +18,16 @@ import { registerRideRoutes } from './routes/rides.js';
 import { registerZoneRoutes } from './routes/zones.js';
 import { traceRequests } from './tracing.js';
 
-export type { App, AppDeps } from './app-types.js';
+export type { App, AppDeps, Backend } from './app-types.js';
+
+const backendLabels: Record<Backend, string> = { postgres: 'PostgreSQL', redis: 'Redis' };
+
+/** "Redis is not answering, and POST /v1/quotes needs it; …": what is down and why it matters here. */
+const unavailableDetail = (missing: readonly Backend[], route: string): string => {
+  const names = missing.map((backend) => backendLabels[backend]).join(' and ');
+  const [verb, pronoun] = missing.length === 1 ? ['is', 'it'] : ['are', 'them'];
+  return `${names} ${verb} not answering, and ${route} needs ${pronoun}; retry shortly.`;
+};
 
 /** Builds the HTTP app; it does not listen. The process entry (roles/) owns ports and signals. */
 export const buildApp = async (deps: AppDeps, logger?: FastifyBaseLogger): Promise<App> => {
@@ -55,11 +64,19 @@ export const buildApp = async (deps: AppDeps, logger?: FastifyBaseLogger): Promi
   // First of the hooks and before any route: a shed request costs as little as possible.
   await registerLoadShedding(app, deps.shedding, deps.metrics, gate);
 
+  // A request is refused only for a backend its route needs (`config.needs`, every backend when
+  // unset): a booking, which only writes to PostgreSQL, is taken while Redis is down. An unknown
+  // path needs none: its 404 touches no backend.
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/v1/')) return;
     const down = deps.backendsDown?.() ?? [];
-    if (down.length > 0) {
-      throw new DomainError('SERVICE.UNAVAILABLE', `${down.join(' and ')} not answering; retry shortly.`);
+    if (down.length > 0 && !request.is404) {
+      const needs = request.routeOptions.config.needs ?? backendNames;
+      const missing = down.filter((backend) => needs.includes(backend));
+      if (missing.length > 0) {
+        const route = `${request.method} ${request.routeOptions.url ?? request.url}`;
+        throw new DomainError('SERVICE.UNAVAILABLE', unavailableDetail(missing, route));
+      }
     }
     if (deps.phase() === 'starting') {
       throw new DomainError('SERVICE.STARTING', 'peakride is starting; retry shortly.');

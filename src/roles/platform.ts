@@ -23,7 +23,8 @@ import { createQuoteFlows } from '../flows/quotes.js';
 import { createRideLifecycleFlows } from '../flows/ride-lifecycle.js';
 import { createTimers } from '../flows/timers.js';
 import { createZoneFlows } from '../flows/zones.js';
-import { buildApp } from '../http/app.js';
+import { type Backend, buildApp } from '../http/app.js';
+import { bookingNeeds } from '../http/routes/rides.js';
 import { createBackendHealth } from '../ops/backend-health.js';
 import { createMetrics, type Metrics } from '../ops/metrics.js';
 import { defaultMaxConnections, openFileLimit } from '../ops/open-files.js';
@@ -50,8 +51,11 @@ const systemClock: Clock = { now: () => new Date() };
 
 /** A pickup ETA must not hold up dispatch: past this, the estimate answers instead. */
 const OSRM_TIMEOUT_MS = 300;
-/** How often PostgreSQL and Redis are probed for readiness, and how long a probe may take. */
-const HEALTH = { intervalMs: 1000, timeoutMs: 1000 };
+/**
+ * How often PostgreSQL and Redis are probed, how long a probe may take, and how many failures in a
+ * row mark a backend down (about 2 s for a refused connection, 3 s for one that hangs).
+ */
+const HEALTH = { intervalMs: 1000, timeoutMs: 1000, downAfter: 2 };
 
 const maxConnections = (config: Config): { maxConnections?: number } => {
   const cap = config.maxConnections ?? defaultMaxConnections(openFileLimit());
@@ -210,7 +214,7 @@ export const createPlatform = async ({
     zones: createZoneFlows(deps),
   };
 
-  const health = createBackendHealth(
+  const health = createBackendHealth<Backend>(
     {
       postgres: () => database.ping(),
       ...(redisSupply
@@ -226,12 +230,16 @@ export const createPlatform = async ({
   );
 
   let phase: 'starting' | 'serving' | 'draining' = 'starting';
+  // Ready while bookings can be taken, not while every backend answers: every pod shares Redis, so
+  // a Redis outage would take them all out of the Service at once, bookings with them. The routes
+  // that need Redis answer 503 by themselves meanwhile.
+  const canBook = () => !health.down().some((backend) => bookingNeeds.includes(backend));
   const app = await buildApp(
     {
       flows,
       tokens: createTokenService(config.auth),
       metrics,
-      isReady: () => phase === 'serving' && health.healthy(),
+      isReady: () => phase === 'serving' && canBook(),
       phase: () => phase,
       backendsDown: () => (phase === 'starting' ? [] : health.down()),
       devTokens: config.auth.mode === 'dev',

@@ -8,7 +8,8 @@ export const registerDevTokenRoutes = (app: App, { tokens, devTokens }: AppDeps)
     '/v1/dev/tokens',
     {
       // A client that cannot sign in cannot book; in production (AUTH_MODE=jwt) the route does not exist.
-      config: { priority: 'critical' },
+      // Signing a token touches no backend.
+      config: { priority: 'critical', needs: [] },
       schema: {
         summary: 'Issue a token for local use (only when AUTH_MODE=dev)',
         tags: ['dev'],

@@ -15,11 +15,18 @@ export const registerDriverRoutes = (app: App, { flows, tokens }: AppDeps) => {
   const common = { tags: ['drivers'], security: [{ bearer: [] }] };
   // Supply: a driver going online or reporting a position is what every match depends on.
   const critical = { priority: 'critical' } as const;
+  // Joining supply and moving in it reach the dispatchers only through the Redis supply stream:
+  // without Redis the driver would be told "online" and never be offered a ride. PostgreSQL holds
+  // the driver's status (read for a driver this process's replica does not know yet).
+  const supplyNeeds = ['postgres', 'redis'] as const;
+  // Leaving supply is a PostgreSQL write: a dispatcher checks the status there before placing an
+  // offer, and replicas drop drivers the database says are offline. Offers are read from there too.
+  const postgresOnly = ['postgres'] as const;
 
   app.post(
     '/v1/drivers/me/online',
     {
-      config: critical,
+      config: { ...critical, needs: supplyNeeds },
       onRequest: driverOnly,
       schema: {
         ...common,
@@ -34,7 +41,7 @@ export const registerDriverRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.post(
     '/v1/drivers/me/offline',
     {
-      config: critical,
+      config: { ...critical, needs: postgresOnly },
       onRequest: driverOnly,
       schema: {
         ...common,
@@ -48,7 +55,7 @@ export const registerDriverRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.post(
     '/v1/drivers/me/location',
     {
-      config: critical,
+      config: { ...critical, needs: supplyNeeds },
       onRequest: driverOnly,
       schema: {
         ...common,
@@ -70,7 +77,7 @@ export const registerDriverRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.get(
     '/v1/drivers/me/offers',
     {
-      config: critical,
+      config: { ...critical, needs: postgresOnly },
       onRequest: driverOnly,
       schema: {
         ...common,

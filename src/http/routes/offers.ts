@@ -5,11 +5,14 @@ import { IdParams, OfferDeclined, Problem, Ride } from '../schemas.js';
 
 export const registerOfferRoutes = (app: App, { flows, tokens }: AppDeps) => {
   const common = { tags: ['drivers'], security: [{ bearer: [] }], params: IdParams };
+  // An answer is a PostgreSQL transaction, announced through the outbox; the driver's supply state
+  // is written best-effort and corrected from the database.
+  const config = { priority: 'critical', needs: ['postgres'] } as const;
 
   app.post(
     '/v1/offers/:id/accept',
     {
-      config: { priority: 'critical' },
+      config,
       onRequest: authorize(tokens, 'driver'),
       schema: {
         ...common,
@@ -23,7 +26,7 @@ export const registerOfferRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.post(
     '/v1/offers/:id/decline',
     {
-      config: { priority: 'critical' },
+      config,
       onRequest: authorize(tokens, 'driver'),
       schema: { ...common, summary: 'Decline the offer', response: { 200: OfferDeclined, '4xx': Problem } },
     },

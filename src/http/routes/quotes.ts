@@ -8,7 +8,9 @@ export const registerQuoteRoutes = (app: App, { flows, tokens }: AppDeps) => {
     '/v1/quotes',
     {
       // The first thing refused under overload: a rider retries a quote; a ride is not lost.
-      config: { priority: 'sheddable' },
+      // Surge and the pickup ETA read the supply replica and surge demand, both fed through Redis:
+      // without it they go stale and a binding price would be made from stale data.
+      config: { priority: 'sheddable', needs: ['postgres', 'redis'] },
       onRequest: authorize(tokens, 'rider'),
       schema: {
         summary: 'Price a trip upfront; the quote is single-use and expires',

@@ -65,7 +65,9 @@ export const registerRealtimeRoutes = async (app: App, { tokens, realtime }: App
     method: 'GET',
     url: '/v1/realtime',
     // Never shed: a rider cut off from live updates would poll ride reads instead, which costs more.
-    config: { priority: 'critical' },
+    // Live updates arrive through the Redis bus (the backlog is read from PostgreSQL): without Redis
+    // a new socket would hear nothing, so it is refused and the client reads rides meanwhile.
+    config: { priority: 'critical', needs: ['postgres', 'redis'] },
     // Authentication before the upgrade: a bad or missing token is a 401 problem+json, not a close.
     onRequest: async (request) => {
       const token = tokenOf(request);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isDomainError } from '../../domain/errors.js';
 import type { Ride as RideModel } from '../../domain/ride.js';
-import type { App, AppDeps } from '../app-types.js';
+import type { App, AppDeps, Backend } from '../app-types.js';
 import { actorOf, authorize } from '../auth.js';
 import { rideEventJson, rideJson } from '../presenters.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from '../problem.js';
@@ -21,11 +21,22 @@ const lifecycleRoutes = [
   { path: 'complete', summary: 'The rider was dropped off', run: 'completeRide' },
 ] as const;
 
+/**
+ * What a booking uses: one PostgreSQL transaction (idempotency key, quote, ride, event, outbox row);
+ * the outbox is relayed to the bus later, so Redis is not among them. Readiness follows it too.
+ */
+export const bookingNeeds: readonly Backend[] = ['postgres'];
+/**
+ * Reads and changes of a ride are PostgreSQL transactions announced through the outbox; the supply
+ * state they touch is written best-effort and corrected from the database (adapters/redis/supply.ts).
+ */
+const rideNeeds: readonly Backend[] = ['postgres'];
+
 export const registerRideRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.post(
     '/v1/rides',
     {
-      config: { priority: 'critical' },
+      config: { priority: 'critical', needs: bookingNeeds },
       onRequest: authorize(tokens, 'rider'),
       schema: {
         summary: 'Book the quoted ride (idempotent: send an Idempotency-Key)',
@@ -61,7 +72,7 @@ export const registerRideRoutes = (app: App, { flows, tokens }: AppDeps) => {
     '/v1/rides/:id',
     {
       // Reads: the realtime channel carries the same changes, and a rider can read again later.
-      config: { priority: 'sheddable' },
+      config: { priority: 'sheddable', needs: rideNeeds },
       onRequest: authorize(tokens, 'rider', 'driver', 'ops'),
       schema: {
         summary: 'A ride, for its rider, its assigned driver or ops; anyone else gets 404',
@@ -77,7 +88,7 @@ export const registerRideRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.get(
     '/v1/rides/:id/events',
     {
-      config: { priority: 'sheddable' },
+      config: { priority: 'sheddable', needs: rideNeeds },
       onRequest: authorize(tokens, 'ops'),
       schema: {
         summary: "A ride's history: every change, who made it and why, oldest first",
@@ -94,7 +105,7 @@ export const registerRideRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.post(
     '/v1/rides/:id/cancel',
     {
-      config: { priority: 'critical' },
+      config: { priority: 'critical', needs: rideNeeds },
       onRequest: authorize(tokens, 'rider', 'driver'),
       // The reason is optional, and so is the body that carries it.
       preValidation: async (request) => {
@@ -119,7 +130,7 @@ export const registerRideRoutes = (app: App, { flows, tokens }: AppDeps) => {
     app.post(
       `/v1/rides/:id/${path}`,
       {
-        config: { priority: 'critical' },
+        config: { priority: 'critical', needs: rideNeeds },
         onRequest: authorize(tokens, 'driver'),
         schema: {
           summary,

@@ -15,8 +15,9 @@ export const registerZoneRoutes = (app: App, { flows, tokens }: AppDeps) => {
   app.get(
     '/v1/zones',
     {
-      // An ops view: refused first under overload, like quotes.
-      config: { priority: 'sheddable' },
+      // An ops view: refused first under overload, like quotes. Supply and surge only, both fed
+      // through Redis; nothing is read from PostgreSQL.
+      config: { priority: 'sheddable', needs: ['redis'] },
       onRequest: authorize(tokens, 'ops'),
       schema: {
         summary: 'Supply, demand and surge of the H3 cell of a point and its neighbours',
