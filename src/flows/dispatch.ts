@@ -65,7 +65,7 @@ export interface BatchOutcome {
  * decisions in flight never pick the same driver; the database refuses a second live offer for
  * a driver or a ride anyway. Declines, timeouts and search windows are read from the database on
  * every sweep, so they hold across restarts; a ride left without an offer is reconsidered by the
- * next sweep.
+ * next sweep that finds a free driver near it.
  */
 /** Which cities this dispatcher may match now (leases, when several dispatchers share the work). */
 export interface Partitions {
@@ -123,11 +123,13 @@ export const createDispatcher = (
       ...(exclude ? { exclude } : {}),
     });
 
+  /** Most rides in a shortage have nobody near: asking the index first spares them every database read. */
+  const hasDriverNear = (ride: Ride, nowMs: number) => nearby(ride.pickup, 1, nowMs).length > 0;
+
   /** The ride's candidates, shortest pickup first, never a driver who already had it. */
   const candidatesFor = async (ride: Ride, limit: number, now: Date): Promise<Candidate[]> => {
     const nowMs = now.getTime();
-    // Most rides in a shortage have nobody near: skip the database read for them.
-    if (nearby(ride.pickup, 1, nowMs).length === 0) return [];
+    if (!hasDriverNear(ride, nowMs)) return [];
     // Never back to a driver who declined it, let it lapse, or dropped it after accepting.
     const tried = new Set(await uow.stores.offers.driversOfferedRide(ride.id));
     const near = nearby(ride.pickup, limit, nowMs, tried);
@@ -334,13 +336,17 @@ export const createDispatcher = (
     const cities = partitions.owned();
     if (cities.length === 0) return;
     // Twice a second, mostly finding nothing: traced only when it does.
-    const rideIds = await quietly(() => uow.stores.rides.searchingWithoutLiveOffer(SWEEP_BATCH, cities));
-    if (rideIds.length === 0) return;
+    const rides = await quietly(() => uow.stores.rides.searchingWithoutLiveOffer(SWEEP_BATCH, cities));
+    // A ride with nobody near waits for a sweep that finds someone; the timers close its search
+    // window meanwhile, so skipping it loses nothing.
+    const reachable = (ride: Ride) => hasDriverNear(ride, clock.now().getTime());
+    if (!rides.some(reachable)) return;
     await withSpan(
       'dispatch sweep',
-      { attributes: { 'peakride.dispatch.rides': rideIds.length } },
+      { attributes: { 'peakride.dispatch.rides': rides.length } },
       async () => {
-        for (const rideId of rideIds) await considerRide(rideId);
+        // Asked again per ride: the rides before it may have taken the drivers near it.
+        for (const ride of rides) if (reachable(ride)) await considerRide(ride.id, ride);
       },
     );
   };

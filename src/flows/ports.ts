@@ -106,7 +106,7 @@ export interface Stores {
     activeForDriver(driverId: string): Promise<Ride | undefined>;
     searchingPastDeadline(now: Date, limit: number): Promise<string[]>;
     /** Oldest first; only rides in these cities when given (a dispatcher's leased partitions). */
-    searchingWithoutLiveOffer(limit: number, cities?: readonly string[]): Promise<string[]>;
+    searchingWithoutLiveOffer(limit: number, cities?: readonly string[]): Promise<Ride[]>;
     /** Rides searching now, per city; cities with none are left out. */
     searchingCountByCity(): Promise<Record<string, number>>;
   };

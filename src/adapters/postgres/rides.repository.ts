@@ -133,15 +133,15 @@ export const createRideRepository = (db: Queryable): Stores['rides'] => ({
 
   async searchingWithoutLiveOffer(limit, cities) {
     // Oldest first, so a ride that has waited longest is offered the next free driver.
-    const rows = await db.query<{ id: string }>(
-      `SELECT r.id FROM rides r
+    const rows = await db.query<RideRow>(
+      `SELECT r.* FROM rides r
         WHERE r.status = 'searching'
           AND ($2::text[] IS NULL OR r.city = ANY($2::text[]))
           AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.ride_id = r.id AND o.status = 'pending')
         ORDER BY r.created_at LIMIT $1`,
       [limit, cities ?? null],
     );
-    return rows.map((row) => row.id);
+    return rows.map(toRide);
   },
 
   async searchingCountByCity() {
