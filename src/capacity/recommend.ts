@@ -166,27 +166,33 @@ export const recommend = (
     return best;
   };
 
+  /** Whether any setting holds under a ceiling: with every pod allowed from the start, if at all. */
+  const holdsUnder = (maxReplicas: number) =>
+    searchTargets.some((targetUtilization) =>
+      choices.some((scaleUp) =>
+        allMet(replay({ targetUtilization, minReplicas: maxReplicas, maxReplicas, scaleUp }).run.slo),
+      ),
+    );
+
   const limit = Math.max(spec.maxReplicas, parameters.maxNodes * parameters.podsPerNode);
   let best = cheapestUnder(spec.maxReplicas);
   if (!best) {
-    // Raise the ceiling until a setting passes, then bisect down to the lowest ceiling that does.
+    // Raise the ceiling until a setting holds, bisect down to the lowest that does, then search
+    // the cheapest setting under it.
     let failing = spec.maxReplicas;
-    let passing: number | undefined;
-    for (let ceiling = spec.maxReplicas * 2; passing === undefined; ceiling *= 2) {
+    let holding: number | undefined;
+    for (let ceiling = spec.maxReplicas * 2; holding === undefined; ceiling *= 2) {
       const tried = Math.min(ceiling, limit);
-      best = cheapestUnder(tried);
-      if (best) passing = tried;
+      if (holdsUnder(tried)) holding = tried;
       else if (tried === limit) break;
       else failing = tried;
     }
-    while (passing !== undefined && passing - failing > 1) {
-      const middle = Math.floor((failing + passing) / 2);
-      const tried = cheapestUnder(middle);
-      if (tried) {
-        passing = middle;
-        best = tried;
-      } else failing = middle;
+    while (holding !== undefined && holding - failing > 1) {
+      const middle = Math.floor((failing + holding) / 2);
+      if (holdsUnder(middle)) holding = middle;
+      else failing = middle;
     }
+    if (holding !== undefined) best = cheapestUnder(holding);
   }
   const base = {
     evaluated,
