@@ -11,7 +11,11 @@ import { spread } from '../support/scenes.js';
 
 const DRIVERS = 120;
 const RIDES = 200;
-const SEARCH_WINDOW_SECONDS = 10;
+/**
+ * Long enough for the test's drivers, who poll their offers one after another, to answer every
+ * offer before it lapses even while another test file loads the machine.
+ */
+const SEARCH_WINDOW_SECONDS = 20;
 const SWEEP_MS = 50;
 /**
  * An expiry is written by the first sweep past the deadline; on a loaded machine (tests run two
@@ -41,10 +45,14 @@ describeEachBackend('dispatch under a peak: a burst of bookings around one stati
   beforeAll(async () => {
     t = await startTestPlatform(backend, {
       PEAKRIDE_SEARCH_WINDOW_SECONDS: String(SEARCH_WINDOW_SECONDS),
-      PEAKRIDE_OFFER_TIMEOUT_SECONDS: '3',
+      PEAKRIDE_OFFER_TIMEOUT_SECONDS: '6',
       PEAKRIDE_MATCH_RADIUS_METERS: '3000',
       PEAKRIDE_QUOTE_TTL_SECONDS: '600',
       PEAKRIDE_SWEEP_INTERVAL_MS: String(SWEEP_MS),
+      // Drivers here report their position once, when going online one after another: with the
+      // window above and a loaded machine, the first of them could pass the default 30 s of
+      // silence before the burst ends and drop out of matching (a rule tested on its own).
+      PEAKRIDE_DRIVER_STALE_SECONDS: '300',
     });
     const station = places.gareDuNord;
     drivers = await Promise.all(Array.from({ length: DRIVERS }, () => t.driver()));
