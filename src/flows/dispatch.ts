@@ -22,17 +22,11 @@ const IMMEDIATE_CANDIDATES = 5;
 /** Rides one sweep reads per query. */
 const SWEEP_BATCH = 200;
 /**
- * Pages a deep sweep reads at most. A backlog is read past its oldest rides, so a newer ride with a
+ * Pages one sweep reads at most. A backlog is read past its oldest rides, so a newer ride with a
  * free driver near it is not left waiting behind rides nobody can take (a station at the peak);
  * bounded, because a backlog larger than this would be expiring faster than anyone could match it.
  */
 const SWEEP_PAGES = 10;
-/**
- * Every this many sweeps one reads deep; the others read the oldest page only. Reading 2,000 rows
- * every 500 ms cost the embedded platform a third more shed quotes at a strike peak (PGlite decodes
- * them on the one event loop); every 2 s bounds a newer ride's wait as well.
- */
-const DEEP_SWEEP_EVERY = 4;
 /** Offers of one batch placed at once: enough to overlap database round trips, not to flood the pool. */
 const PLACEMENT_CONCURRENCY = 8;
 
@@ -111,8 +105,6 @@ export const createDispatcher = (
   let batchTimer: NodeJS.Timeout | undefined;
   let batches: Promise<void> = Promise.resolve();
   let lastBatch: BatchOutcome | undefined;
-  /** Sweeps run so far: every DEEP_SWEEP_EVERY-th reads the whole backlog. */
-  let sweepsRun = 0;
 
   /** A driver whose offer or ride ended can be offered the next ride (a no-op once offline). */
   const freeDriver = (driverId: string) => supply.setState(driverId, 'available');
@@ -353,8 +345,7 @@ export const createDispatcher = (
     // window meanwhile, so skipping it loses nothing.
     const reachable = (ride: Ride) => hasDriverNear(ride, clock.now().getTime());
     let after: RideCursor | undefined;
-    const pages = sweepsRun++ % DEEP_SWEEP_EVERY === 0 ? SWEEP_PAGES : 1;
-    for (let page = 0; page < pages; page++) {
+    for (let page = 0; page < SWEEP_PAGES; page++) {
       // Twice a second, mostly finding nothing: traced only when it does.
       const rides = await quietly(() =>
         uow.stores.rides.searchingWithoutLiveOffer(SWEEP_BATCH, cities, after),
