@@ -6,7 +6,7 @@ import type { City } from '../domain/city.js';
 import { distanceMeters, type LatLng } from '../domain/geo.js';
 import type { Ride } from '../domain/ride.js';
 import { quietly, withSpan } from '../spans.js';
-import type { FlowDeps, Offer, RideCursor } from './ports.js';
+import type { FlowDeps, Offer } from './ports.js';
 import { repeat } from './repeat.js';
 
 export interface Logger {
@@ -19,14 +19,8 @@ export interface Logger {
 const BATCH_CANDIDATES = 10;
 /** Candidates tried, best first, by an immediate offer before the ride waits for the next sweep. */
 const IMMEDIATE_CANDIDATES = 5;
-/** Rides one sweep reads per query. */
+/** Bounds the work of one sweep so a backlog is worked through over several sweeps. */
 const SWEEP_BATCH = 200;
-/**
- * Pages one sweep reads at most. A backlog is read past its oldest rides, so a newer ride with a
- * free driver near it is not left waiting behind rides nobody can take (a station at the peak);
- * bounded, because a backlog larger than this would be expiring faster than anyone could match it.
- */
-const SWEEP_PAGES = 10;
 /** Offers of one batch placed at once: enough to overlap database round trips, not to flood the pool. */
 const PLACEMENT_CONCURRENCY = 8;
 
@@ -341,29 +335,20 @@ export const createDispatcher = (
   const sweep = async () => {
     const cities = partitions.owned();
     if (cities.length === 0) return;
+    // Twice a second, mostly finding nothing: traced only when it does.
+    const rides = await quietly(() => uow.stores.rides.searchingWithoutLiveOffer(SWEEP_BATCH, cities));
     // A ride with nobody near waits for a sweep that finds someone; the timers close its search
     // window meanwhile, so skipping it loses nothing.
     const reachable = (ride: Ride) => hasDriverNear(ride, clock.now().getTime());
-    let after: RideCursor | undefined;
-    for (let page = 0; page < SWEEP_PAGES; page++) {
-      // Twice a second, mostly finding nothing: traced only when it does.
-      const rides = await quietly(() =>
-        uow.stores.rides.searchingWithoutLiveOffer(SWEEP_BATCH, cities, after),
-      );
-      if (rides.some(reachable)) {
-        await withSpan(
-          'dispatch sweep',
-          { attributes: { 'peakride.dispatch.rides': rides.length } },
-          async () => {
-            // Asked again per ride: the rides before it may have taken the drivers near it.
-            for (const ride of rides) if (reachable(ride)) await considerRide(ride.id, ride);
-          },
-        );
-      }
-      const last = rides.at(-1);
-      if (!last || rides.length < SWEEP_BATCH) return;
-      after = { createdAt: last.createdAt, id: last.id };
-    }
+    if (!rides.some(reachable)) return;
+    await withSpan(
+      'dispatch sweep',
+      { attributes: { 'peakride.dispatch.rides': rides.length } },
+      async () => {
+        // Asked again per ride: the rides before it may have taken the drivers near it.
+        for (const ride of rides) if (reachable(ride)) await considerRide(ride.id, ride);
+      },
+    );
   };
 
   const sweeps = repeat(sweep, (error) => logger.error({ err: error }, 'dispatch sweep failed'));

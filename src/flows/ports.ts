@@ -70,12 +70,6 @@ export type IdempotencyClaim =
   | { claimed: true }
   | { claimed: false; requestHash: string; response: StoredResponse | null };
 
-/** Where a page of rides ended: the last ride's creation time and id. */
-export interface RideCursor {
-  createdAt: Date;
-  id: string;
-}
-
 export interface Stores {
   riders: { ensure(riderId: string, now: Date): Promise<void> };
   drivers: {
@@ -111,11 +105,8 @@ export interface Stores {
     update(ride: Ride, expectedStatus: RideStatus): Promise<boolean>;
     activeForDriver(driverId: string): Promise<Ride | undefined>;
     searchingPastDeadline(now: Date, limit: number): Promise<string[]>;
-    /**
-     * Oldest first (by creation, then id); only rides in these cities when given (a dispatcher's
-     * leased partitions); after `after` when given, so a backlog is read page by page.
-     */
-    searchingWithoutLiveOffer(limit: number, cities?: readonly string[], after?: RideCursor): Promise<Ride[]>;
+    /** Oldest first; only rides in these cities when given (a dispatcher's leased partitions). */
+    searchingWithoutLiveOffer(limit: number, cities?: readonly string[]): Promise<Ride[]>;
     /** Rides searching now, per city; cities with none are left out. */
     searchingCountByCity(): Promise<Record<string, number>>;
   };

@@ -40,36 +40,6 @@ describeEachBackend('ride store: searching rides without a live offer', (backend
     expect(await stores.rides.searchingWithoutLiveOffer(2, [city])).toEqual([oldest, middle]);
   });
 
-  it('When a backlog is read page by page after the last ride of each page, then every ride comes once, in order, even rides created in the same instant', async () => {
-    const city = uniqueId('city');
-    const booked = [];
-    for (const seconds of [0, 1, 1, 1, 2, 3, 3]) booked.push(await ride(city, at(seconds)));
-    const expected = await stores.rides.searchingWithoutLiveOffer(100, [city]);
-    expect(expected.map((one) => one.id).sort()).toEqual(booked.map((one) => one.id).sort());
-
-    const pages = [];
-    let after: { createdAt: Date; id: string } | undefined;
-    for (;;) {
-      const page = await stores.rides.searchingWithoutLiveOffer(2, [city], after);
-      pages.push(page.length);
-      const last = page.at(-1);
-      if (!last) break;
-      after = { createdAt: last.createdAt, id: last.id };
-      if (pages.length > 10) throw new Error('the pages do not advance');
-    }
-    expect(pages).toEqual([2, 2, 2, 1, 0]);
-    // Paged or not, the same rides in the same order.
-    const paged = [];
-    after = undefined;
-    for (let page = 0; page < 4; page++) {
-      const rides = await stores.rides.searchingWithoutLiveOffer(2, [city], after);
-      paged.push(...rides);
-      const last = rides.at(-1);
-      if (last) after = { createdAt: last.createdAt, id: last.id };
-    }
-    expect(paged).toEqual(expected);
-  });
-
   it('When cities are given, then only rides in those cities are answered; without, every city', async () => {
     const [north, south, elsewhere] = [uniqueId('city'), uniqueId('city'), uniqueId('city')];
     const inNorth = await ride(north, at(0));

@@ -131,17 +131,15 @@ export const createRideRepository = (db: Queryable): Stores['rides'] => ({
     return rows.map((row) => row.id);
   },
 
-  async searchingWithoutLiveOffer(limit, cities, after) {
-    // Oldest first, so a ride that has waited longest is offered the next free driver; the id
-    // breaks ties so that pages neither skip nor repeat rides created in the same instant.
+  async searchingWithoutLiveOffer(limit, cities) {
+    // Oldest first, so a ride that has waited longest is offered the next free driver.
     const rows = await db.query<RideRow>(
       `SELECT r.* FROM rides r
         WHERE r.status = 'searching'
           AND ($2::text[] IS NULL OR r.city = ANY($2::text[]))
-          AND ($3::timestamptz IS NULL OR (r.created_at, r.id) > ($3::timestamptz, $4::uuid))
           AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.ride_id = r.id AND o.status = 'pending')
-        ORDER BY r.created_at, r.id LIMIT $1`,
-      [limit, cities ?? null, after?.createdAt ?? null, after?.id ?? null],
+        ORDER BY r.created_at LIMIT $1`,
+      [limit, cities ?? null],
     );
     return rows.map(toRide);
   },
