@@ -3,8 +3,8 @@
  * available within 2 km" queries/s and memory per driver, at 10k, 100k and 1M drivers spread
  * uniformly over a Paris-sized box, for
  *   (a) the index (dist/dispatch/supply-index.js, build first),
- *   (b) an anchor in the same run: a naive uniform grid (a Map from cell key to an array of driver
- *       ids, positions in plain objects, ring-by-ring queries with early stop),
+ *   (b) an anchor in the same run: a naive uniform grid (positions in typed arrays by handle, a Map
+ *       from a numeric cell key to an array of handles, ring-by-ring queries with early stop),
  *   (c) Redis GEOADD / GEOSEARCH through ioredis, pipelined, when REDIS_URL is set,
  *   (d) PostGIS nearest-neighbour (GiST index, `ORDER BY geom <-> point LIMIT 10`) when
  *       DATABASE_URL is set and the server can create the `postgis` extension.
@@ -109,39 +109,97 @@ const queryPoints = (random, count) =>
 
 // ---- (b) the anchor: a naive uniform grid --------------------------------------------------
 
+const STATE_CODES = { available: 0, offered: 1, on_ride: 2 };
+
+/**
+ * What one would write in an afternoon, without its being slow for want of care: positions in
+ * typed arrays indexed by handle, a `Map` from a numeric cell key to an array of handles (a driver
+ * leaving a cell swaps in the array's last), haversine on every available fresh driver of each
+ * visited cell, rings searched outward until the tenth best is nearer than the next ring can be.
+ */
 const createNaiveGrid = (distanceMeters) => {
+  let capacity = 1024;
+  let lat = new Float64Array(capacity);
+  let lng = new Float64Array(capacity);
+  let seen = new Float64Array(capacity);
+  let heading = new Float64Array(capacity);
+  let state = new Uint8Array(capacity);
+  /** The key of the cell a driver is in, and its index in that cell's array. */
+  let cellKey = new Float64Array(capacity);
+  let inCell = new Int32Array(capacity);
+  const ids = [];
+  const handles = new Map();
   const cells = new Map();
-  const drivers = new Map();
-  const rowOf = (lat) => Math.floor((lat + 90) * CELLS_PER_DEG_LAT);
-  const colOf = (lng) => Math.floor((lng + 180) * CELLS_PER_DEG_LNG);
+  const rowOf = (a) => Math.floor((a + 90) * CELLS_PER_DEG_LAT);
+  const colOf = (b) => Math.floor((b + 180) * CELLS_PER_DEG_LNG);
   const keyOf = (row, col) => row * 1_000_000 + col;
-  const addTo = (key, id) => {
-    const list = cells.get(key);
-    if (list) list.push(id);
-    else cells.set(key, [id]);
+  const grow = () => {
+    capacity *= 2;
+    const more = (a) => {
+      const grown = new a.constructor(capacity);
+      grown.set(a);
+      return grown;
+    };
+    lat = more(lat);
+    lng = more(lng);
+    seen = more(seen);
+    heading = more(heading);
+    state = more(state);
+    cellKey = more(cellKey);
+    inCell = more(inCell);
   };
+  const enter = (h, key) => {
+    let list = cells.get(key);
+    if (!list) {
+      list = [];
+      cells.set(key, list);
+    }
+    cellKey[h] = key;
+    inCell[h] = list.length;
+    list.push(h);
+  };
+  const leave = (h) => {
+    const list = cells.get(cellKey[h]);
+    const last = list.pop();
+    if (last !== h) {
+      list[inCell[h]] = last;
+      inCell[last] = inCell[h];
+    }
+  };
+  const move = (h, a, b, towards, seenAtMs) => {
+    if (seenAtMs < seen[h]) return false;
+    lat[h] = a;
+    lng[h] = b;
+    seen[h] = seenAtMs;
+    heading[h] = towards ?? Number.NaN;
+    const key = keyOf(rowOf(a), colOf(b));
+    if (key !== cellKey[h]) {
+      leave(h);
+      enter(h, key);
+    }
+    return true;
+  };
+  const scratch = { lat: 0, lng: 0 };
   return {
-    upsert(id, p, state) {
-      const key = keyOf(rowOf(p.lat), colOf(p.lng));
-      const d = drivers.get(id);
-      if (!d) {
-        drivers.set(id, { ...p, state: state ?? 'available', key });
-        addTo(key, id);
+    upsert(id, p, s) {
+      const known = handles.get(id);
+      if (known === undefined) {
+        const h = ids.length;
+        if (h === capacity) grow();
+        ids.push(id);
+        handles.set(id, h);
+        lat[h] = p.lat;
+        lng[h] = p.lng;
+        seen[h] = p.seenAtMs;
+        heading[h] = p.heading ?? Number.NaN;
+        state[h] = STATE_CODES[s ?? 'available'];
+        enter(h, keyOf(rowOf(p.lat), colOf(p.lng)));
         return;
       }
-      if (p.seenAtMs < d.seenAtMs) return;
-      if (key !== d.key) {
-        const list = cells.get(d.key);
-        list.splice(list.indexOf(id), 1);
-        addTo(key, id);
-        d.key = key;
-      }
-      d.lat = p.lat;
-      d.lng = p.lng;
-      d.heading = p.heading;
-      d.seenAtMs = p.seenAtMs;
-      if (state) d.state = state;
+      if (move(known, p.lat, p.lng, p.heading, p.seenAtMs) && s) state[known] = STATE_CODES[s];
     },
+    handleOf: (id) => handles.get(id) ?? -1,
+    move,
     nearestAvailable(q) {
       const row0 = rowOf(q.point.lat);
       const col0 = colOf(q.point.lng);
@@ -155,11 +213,13 @@ const createNaiveGrid = (distanceMeters) => {
       const visit = (row, col) => {
         const list = cells.get(keyOf(row, col));
         if (!list) return;
-        for (const id of list) {
-          const d = drivers.get(id);
-          if (d.state !== 'available' || q.nowMs - d.seenAtMs > q.staleAfterMs) continue;
-          const distance = distanceMeters(q.point, d);
-          if (distance <= q.radiusMeters) found.push({ driverId: id, distanceMeters: distance });
+        for (let i = 0; i < list.length; i++) {
+          const h = list[i];
+          if (state[h] !== 0 || q.nowMs - seen[h] > q.staleAfterMs) continue;
+          scratch.lat = lat[h];
+          scratch.lng = lng[h];
+          const distance = distanceMeters(q.point, scratch);
+          if (distance <= q.radiusMeters) found.push({ driverId: ids[h], distanceMeters: distance });
         }
       };
       for (let k = 0; ; k++) {
@@ -182,7 +242,7 @@ const createNaiveGrid = (distanceMeters) => {
       return found.slice(0, q.limit);
     },
     get size() {
-      return drivers.size;
+      return ids.length;
     },
   };
 };
@@ -269,7 +329,7 @@ const measureInProcess = async (impl, n, seed) => {
     import('../dist/domain/geo.js'),
   ]);
   const w = workload(n, seed);
-  // Two phases of moves: by id, then (the index only: the anchor has no handles) by handle.
+  // Two phases of moves: by id, then by handle.
   const updates = moves(w, 2 * UPDATES);
   const points = queryPoints(w.random, 4096);
   const t0 = 1_700_000_000_000;
@@ -297,7 +357,7 @@ const measureInProcess = async (impl, n, seed) => {
   const sum = checksum(points, (q) => index.nearestAvailable(q), nowMs);
 
   let handlePhase;
-  if (impl === 'ours') {
+  {
     const handles = Int32Array.from(w.ids, (id) => index.handleOf(id));
     const byHandle = (from, to) => {
       for (let u = from; u < to; u++) {
@@ -697,6 +757,7 @@ const label = {
 const rows = [];
 for (const n of SIZES) {
   const nUp = med('naive', n, 'updatesPerSecond');
+  const nUpHandle = med('naive', n, 'handleUpdatesPerSecond');
   const nQs = med('naive', n, 'queriesPerSecond');
   const nMem = med('naive', n, 'bytesPerDriver');
   for (const impl of ['ours', 'naive', 'redis', 'postgis']) {
@@ -707,7 +768,7 @@ for (const n of SIZES) {
     const qs = med(impl, n, 'queriesPerSecond');
     const mem = med(impl, n, 'bytesPerDriver');
     rows.push(
-      `| ${fmt(n)} | ${label[impl]} | ${fmt(up)} | ${ratio(up, nUp)} | ${fmt(byHandle)} | ${ratio(byHandle, nUp)} | ` +
+      `| ${fmt(n)} | ${label[impl]} | ${fmt(up)} | ${ratio(up, nUp)} | ${fmt(byHandle)} | ${ratio(byHandle, nUpHandle)} | ` +
         `${fmt(qs)} | ${ratio(qs, nQs)} | ${fmt(mem)} | ${ratio(mem, nMem)} |`,
     );
   }
@@ -754,9 +815,12 @@ available within 2 km" at random points of the box, for ${QUERY_SECONDS} s. **Me
 (typed arrays live outside the V8 heap, so both are counted) across inserting all drivers, after full GCs, divided
 by drivers; the driver id strings (UUIDs) exist before and are not counted.
 
-The anchor is a naive uniform grid written in the bench file: cells of 1/256° × 1/192°, a \`Map\` from cell key to an
-array of driver ids, one plain object per driver, haversine on every driver of each visited cell and ring-by-ring
-search with early stop; it has no handles, so its updates are by id only (both ratio columns divide by them).
+The anchor is a naive uniform grid written in the bench file, the way one would in an afternoon without being careless:
+cells of 1/256° × 1/192° (the index's own), a \`Map\` from a numeric cell key to an array of handles, positions, state
+and last-seen time in typed arrays indexed by handle (a \`Map\` from driver id to handle for updates by id), haversine
+on every available fresh driver of each visited cell and ring-by-ring search with early stop. It answers the same
+queries with the same results, and takes updates by id and by handle like the index (each ratio column divides by
+the anchor's figure of the same kind).
 ${external('redis', 'Redis')} One \`GEOADD\` per update and \`GEOSEARCH … FROMLONLAT … BYRADIUS 2 km ASC COUNT 10\` per
 query through ioredis over loopback, pipelined (${fmt(BATCH)} updates, 100 queries per round trip, round trips included),
 ${fmt(REDIS_UPDATES)} updates then ${EXTERNAL_SECONDS} s of queries per run; it does not filter by state or staleness; its memory is

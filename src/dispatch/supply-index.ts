@@ -46,7 +46,7 @@ export interface SupplyIndexOptions {
   cellsPerDegreeLng?: number;
   /**
    * A cell holding more than this many drivers per sub-cell, on average, is split into 2 × 2 finer
-   * sub-cells, and again while it stays crowded (default 16). A split cell merges back when it
+   * sub-cells, and again while it stays crowded (default 128). A split cell merges back when it
    * averages fewer than an eighth of this per sub-cell.
    */
   splitAbove?: number;
@@ -109,13 +109,18 @@ const C_COUNT = 3;
 const LEVEL_BITS = 3;
 const LEVEL_MASK = 7;
 const MAX_SPLITS = 6;
-/** 16 × 16 sub-cells at most: about 27 m × 24 m in Paris, 4,096 drivers before the last split. */
+/** 16 × 16 sub-cells at most: about 27 m × 24 m in Paris, once a cell holds over 8,192 drivers. */
 const DEFAULT_MAX_SPLITS = 4;
 /**
- * Measured over Paris: with 100,000 drivers a cell averages 10 and stays whole (split there, the
- * searches were slower: more lists to visit for the same drivers); with 1,000,000 it splits 4 × 4.
+ * A cell splits only where drivers crowd far beyond what a city spread evenly puts in one: every
+ * finer list is one more list a moving driver leaves and joins. Measured over Paris (bench/
+ * supply-index.mjs, moves of 50–250 m): with 100,000 drivers a cell averages 10 and stays whole
+ * either way (split there, searches were slower too: more lists for the same drivers); with
+ * 1,000,000 it averages 100, and splitting those cells 4 × 4 (the old threshold, 16) made the
+ * searches 1.7× as fast but the moves 2.2× as slow, slower than a naive grid's, 90% of them
+ * changing list against 42%. A station's rank of hundreds of drivers still splits.
  */
-const DEFAULT_SPLIT_ABOVE = 16;
+const DEFAULT_SPLIT_ABOVE = 128;
 
 const stateCode = (state: SupplyState): number => {
   if (state === 'available') return AVAILABLE;
@@ -165,8 +170,8 @@ const rejectPosition = (
  *
  * Density: a cell that gets crowded splits itself into 2 × 2, then 4 × 4, … sub-cells (above
  * `splitAbove` drivers per sub-cell on average; at most `maxSplits` times) and merges back as it
- * empties, so a list holds a handful of drivers whether the city has 10,000 or 1,000,000 of them,
- * while quiet areas keep coarse cells that a search crosses in a few probes. A cell's lists sit
+ * empties, so no list holds many more than `splitAbove` drivers, even at a station where hundreds
+ * wait, while quiet areas keep coarse cells that a search crosses in a few probes. A cell's lists sit
  * side by side, found by sub-row and sub-column: no hashing below the cell.
  *
  * Drivers: each owns a slot number, which is also its handle (`handleOf`). Its record, 48 bytes of
