@@ -1,13 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configVariables } from '../src/config.js';
+import { CLI, type CliRun, startCli } from './support/cli.js';
 
-const cli = fileURLToPath(new URL('../dist/peakride.js', import.meta.url));
 const migrationsDir = new URL('../src/adapters/postgres/migrations/', import.meta.url);
 /** A fresh PGlite data directory runs initdb first: about 10 s on a busy 2-core machine. */
 const FIRST_START_MS = 120_000;
@@ -22,34 +21,12 @@ const cleanEnv = (env: Record<string, string>) => {
   return { ...base, ...env };
 };
 
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 const start = (args: string[], env: Record<string, string> = {}) => {
-  const child = spawn(process.execPath, [cli, ...args], {
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  const output = { stdout: '', stderr: '' };
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    output.stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    output.stderr += chunk;
-  });
-  const exited = new Promise<Finished>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      running.delete(child);
-      resolve({ code, signal, ...output });
-    });
-  });
-  return { child, output, exited };
+  const started = startCli(args, { env: cleanEnv(env) });
+  running.add(started.child);
+  const forget = () => running.delete(started.child);
+  started.exited.then(forget, forget);
+  return started;
 };
 
 /** Runs the CLI to its end; fails (and kills it) if it takes longer than `timeoutMs`. */
@@ -74,7 +51,7 @@ const freshDir = async () => {
 /** Resolves with the first JSON log line that satisfies `match`. */
 const waitForLogLine = (
   output: { stdout: string },
-  exited: Promise<Finished>,
+  exited: Promise<CliRun>,
   match: (line: Record<string, unknown>) => boolean,
   timeoutMs: number,
 ) =>
@@ -105,7 +82,7 @@ const waitForLogLine = (
   });
 
 beforeAll(() => {
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: run "npm run build" first (npm test does).`);
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does).`);
 });
 
 afterAll(async () => {

@@ -1,15 +1,13 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startCli } from '../support/cli.js';
 
 /** `peakride capacity` as a user runs it, from the built CLI (`npm run build` first). */
 
-const cli = fileURLToPath(new URL('../../dist/peakride.js', import.meta.url));
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const defaultsExist = ['deploy/kubernetes/base/api-hpa.yaml', 'deploy/capacity/pod-capacity.json'].every(
@@ -23,20 +21,8 @@ afterAll(async () => {
 const capacity = async (args: string[]) => {
   const out = await mkdtemp(join(tmpdir(), 'peakride-capacity-test-'));
   tempDirs.push(out);
-  const child = spawn(process.execPath, [cli, 'capacity', ...args, '--out', out], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr, out };
+  const run = await startCli(['capacity', ...args, '--out', out], { cwd: root }).exited;
+  return { ...run, out };
 };
 
 const withFixtures = ['--hpa', fixture('api-hpa.yaml'), '--pod-capacity', fixture('pod-capacity.json')];

@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, expect } from 'vitest';
+import { startCli } from './cli.js';
 
 /**
  * `peakride sim` run as a user runs it, for the simulator's CLI tests (split over files so the
@@ -14,7 +13,6 @@ import { afterAll, expect } from 'vitest';
 /** A compressed scenario runs for a minute or two of wall time, plus the embedded platform's start. */
 export const RUN_TIMEOUT_MS = 300_000;
 
-const cli = fileURLToPath(new URL('../../dist/peakride.js', import.meta.url));
 const tempDirs: string[] = [];
 
 const running = new Set<ChildProcess>();
@@ -47,24 +45,16 @@ export interface SimRun {
 export const sim = async (args: string[], during?: () => Promise<void>): Promise<SimRun> => {
   const out = await tempDir('peakride-sim-test-');
   // The embedded platform of a run ignores DATABASE_URL and REDIS_URL: nothing to strip here.
-  const child = spawn(process.execPath, [cli, 'sim', ...args, '--out', out], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, exited } = startCli(['sim', ...args, '--out', out], {
     // The embedded platform takes its configuration from here: a shorter search window bounds how
     // long a run settles after its scenario (rides still searching expire within it).
     env: { ...process.env, PEAKRIDE_SEARCH_WINDOW_SECONDS: '30' },
   });
   running.add(child);
-  child.once('exit', () => running.delete(child));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
+  const forget = () => running.delete(child);
+  exited.then(forget, forget);
   await during?.();
-  const [code] = (await once(child, 'exit')) as [number | null];
+  const { code, stdout, stderr } = await exited;
   const report = await readFile(join(out, 'report.json'), 'utf8').then(JSON.parse, () => undefined);
   return { code, stdout, stderr, out, report };
 };
