@@ -356,16 +356,13 @@ const measureInProcess = async (impl, n, seed) => {
   const nowMs = t0 + 1_000;
   const sum = checksum(points, (q) => index.nearestAvailable(q), nowMs);
 
-  let handlePhase;
-  {
-    const handles = Int32Array.from(w.ids, (id) => index.handleOf(id));
-    const byHandle = (from, to) => {
-      for (let u = from; u < to; u++) {
-        index.move(handles[updates.driver[u]], updates.lat[u], updates.lng[u], 90, t0 + 1 + (u >>> 12));
-      }
-    };
-    handlePhase = await timeUpdates(byHandle, UPDATES, 2 * UPDATES);
-  }
+  const handles = Int32Array.from(w.ids, (id) => index.handleOf(id));
+  const byHandle = (from, to) => {
+    for (let u = from; u < to; u++) {
+      index.move(handles[updates.driver[u]], updates.lat[u], updates.lng[u], 90, t0 + 1 + (u >>> 12));
+    }
+  };
+  const handlePhase = await timeUpdates(byHandle, UPDATES, 2 * UPDATES);
 
   // The floor of any index keyed by driver id: the id lookup alone, same drivers, same order.
   let mapGetPerSecond;
@@ -386,11 +383,11 @@ const measureInProcess = async (impl, n, seed) => {
   });
   return {
     updatesPerSecond: idPhase.perSecond,
-    handleUpdatesPerSecond: handlePhase?.perSecond,
+    handleUpdatesPerSecond: handlePhase.perSecond,
     queriesPerSecond,
     bytesPerDriver,
     gcsDuringUpdates: idPhase.gcs,
-    gcsDuringHandleUpdates: handlePhase?.gcs,
+    gcsDuringHandleUpdates: handlePhase.gcs,
     mapGetPerSecond,
     crossingShare: updates.crossingShare,
     checksum: sum,

@@ -21,13 +21,8 @@ const cleanEnv = (env: Record<string, string>) => {
   return { ...base, ...env };
 };
 
-const start = (args: string[], env: Record<string, string> = {}) => {
-  const started = startCli(args, { env: cleanEnv(env) });
-  running.add(started.child);
-  const forget = () => running.delete(started.child);
-  started.exited.then(forget, forget);
-  return started;
-};
+const start = (args: string[], env: Record<string, string> = {}) =>
+  startCli(args, { env: cleanEnv(env), running });
 
 /** Runs the CLI to its end; fails (and kills it) if it takes longer than `timeoutMs`. */
 const run = async (args: string[], env: Record<string, string> = {}, timeoutMs = 15_000) => {

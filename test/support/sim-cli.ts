@@ -45,14 +45,12 @@ export interface SimRun {
 export const sim = async (args: string[], during?: () => Promise<void>): Promise<SimRun> => {
   const out = await tempDir('peakride-sim-test-');
   // The embedded platform of a run ignores DATABASE_URL and REDIS_URL: nothing to strip here.
-  const { child, exited } = startCli(['sim', ...args, '--out', out], {
+  const { exited } = startCli(['sim', ...args, '--out', out], {
     // The embedded platform takes its configuration from here: a shorter search window bounds how
     // long a run settles after its scenario (rides still searching expire within it).
     env: { ...process.env, PEAKRIDE_SEARCH_WINDOW_SECONDS: '30' },
+    running,
   });
-  running.add(child);
-  const forget = () => running.delete(child);
-  exited.then(forget, forget);
   await during?.();
   const { code, stdout, stderr } = await exited;
   const report = await readFile(join(out, 'report.json'), 'utf8').then(JSON.parse, () => undefined);
