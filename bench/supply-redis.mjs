@@ -19,6 +19,7 @@ import { fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
+import { BOX, mulberry32, STALE_AFTER_MS } from './supply-workload.mjs';
 
 const SELF = new URL(import.meta.url).pathname;
 const DIST = process.env.PEAKRIDE_DIST ?? new URL('../dist', import.meta.url).pathname;
@@ -29,15 +30,12 @@ if (!redisUrl) {
 }
 const { createRedisSupply } = await import(pathToFileURL(`${DIST}/adapters/redis/supply.js`).href);
 
-/** Paris, as in src/domain/city.ts and bench/supply-index.mjs: about 39 km × 44 km. */
-const BOX = { south: 48.7, west: 2.05, north: 49.05, east: 2.65 };
 const DRIVERS = Number(process.env.DRIVERS ?? 50_000);
 const RAW_UPDATES = 300_000;
 const SATURATION_UPDATES = 500_000;
 const STEADY_SECONDS = Number(process.env.STEADY_SECONDS ?? 10);
 const STEADY_RATES = [12_500, 50_000];
 const QUERY_SECONDS = 2;
-const STALE_AFTER_MS = 30_000;
 const PROBES = 64;
 const silent = { info() {}, warn() {}, error() {} };
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
@@ -45,13 +43,6 @@ const wall = () => performance.timeOrigin + performance.now();
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const ms = (n) => `${n.toFixed(2)} ms`;
 
-const mulberry32 = (seed) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
 const random = mulberry32(42);
 const randomPoint = () => ({
   lat: BOX.south + random() * (BOX.north - BOX.south),
