@@ -19,19 +19,8 @@ export interface Logger {
 const BATCH_CANDIDATES = 10;
 /** Candidates tried, best first, by an immediate offer before the ride waits for the next sweep. */
 const IMMEDIATE_CANDIDATES = 5;
-/** The oldest searching rides a sweep reads from the database, the durable queue. */
+/** Bounds the work of one sweep so a backlog is worked through over several sweeps. */
 const SWEEP_BATCH = 200;
-/**
- * Rides of the backlog beyond the sweep's page that one sweep checks for a free driver near them,
- * from where the last sweep stopped, so every remembered ride is checked every few sweeps; and
- * the time those checks may take. Where drivers are few and busy, one check can cost 75 µs (the
- * whole match radius searched in vain, measured with 3,240 drivers over Paris): the time cap keeps
- * a sweep from holding the event loop longer than this, whatever the backlog.
- */
-const BACKLOG_CHECKS = 200;
-const BACKLOG_CHECK_MS = 5;
-/** Rides remembered at most; past it the newest are not (the sweep's page still finds them in turn). */
-const BACKLOG_LIMIT = 20_000;
 /** Offers of one batch placed at once: enough to overlap database round trips, not to flood the pool. */
 const PLACEMENT_CONCURRENCY = 8;
 
@@ -107,14 +96,6 @@ export const createDispatcher = (
    */
   const deciding = new Map<string, LatLng>();
   const cityById = new Map<string, City>(cities.map((city) => [city.id, city]));
-  /**
-   * Searching rides this dispatcher has seen left without an offer (nobody near, or outbid in a
-   * batch), oldest first: the sweep checks them against free drivers in memory, so a ride newer
-   * than the oldest SWEEP_BATCH is still offered the driver who frees up near it.
-   */
-  const backlog = new Map<string, Ride>();
-  /** Where the next sweep's backlog checks start, among the backlog's rides not in its page. */
-  let backlogCursor = 0;
   let batchTimer: NodeJS.Timeout | undefined;
   let batches: Promise<void> = Promise.resolve();
   let lastBatch: BatchOutcome | undefined;
@@ -292,7 +273,6 @@ export const createDispatcher = (
             // The lease may have moved on during the window: another dispatcher has the city now.
             if (!partitions.owns(ride.city)) return;
             if ((await reserveAndPlace(ride.id, driverId, now)) !== 'placed') return;
-            backlog.delete(ride.id);
             offered++;
             observer.offerSent('batch');
           },
@@ -327,78 +307,48 @@ export const createDispatcher = (
     });
   };
 
-  /** A ride left without an offer, for the sweeps to check against free drivers. */
-  const remember = (ride: Ride) => {
-    if (backlog.size < BACKLOG_LIMIT || backlog.has(ride.id)) backlog.set(ride.id, ride);
-  };
-
-  const forget = <T>(rideId: string, outcome: T): T => {
-    backlog.delete(rideId);
-    return outcome;
-  };
-
   const decide = async (rideId: string, known?: Ride) => {
     inHand.add(rideId);
     let queued = false;
     try {
       const ride = known ?? (await uow.stores.rides.get(rideId));
       const now = clock.now();
-      if (ride?.status !== 'searching' || ride.searchDeadline <= now) return forget(rideId, 'ride-gone');
-      if (!partitions.owns(ride.city)) return forget(rideId, 'not-this-dispatcher');
-      if (await uow.stores.offers.pendingForRide(rideId)) return forget(rideId, 'already-offered');
+      if (ride?.status !== 'searching' || ride.searchDeadline <= now) return 'ride-gone';
+      if (!partitions.owns(ride.city)) return 'not-this-dispatcher';
+      if (await uow.stores.offers.pendingForRide(rideId)) return 'already-offered';
       recent.record(ride.id, ride.pickup, now.getTime());
       if (isShortage(ride, now.getTime())) {
         waiting.set(ride.id, ride);
         queued = true;
-        remember(ride);
         scheduleBatch();
         return 'batched';
       }
       deciding.set(ride.id, ride.pickup);
-      const outcome = await offerNow(ride, now);
-      if (outcome === 'no-candidate') remember(ride);
-      else backlog.delete(rideId);
-      return outcome;
+      return await offerNow(ride, now);
     } finally {
       deciding.delete(rideId);
       if (!queued) inHand.delete(rideId);
     }
   };
 
-  /**
-   * Catches every ride the events missed (the rides table is the durable queue: its oldest
-   * searching rides), and offers the rides of the backlog a driver has freed up near.
-   */
+  /** Catches every ride the events missed: the rides table is the durable queue. */
   const sweep = async () => {
     const cities = partitions.owned();
     if (cities.length === 0) return;
     // Twice a second, mostly finding nothing: traced only when it does.
-    const page = await quietly(() => uow.stores.rides.searchingWithoutLiveOffer(SWEEP_BATCH, cities));
-    for (const ride of page) remember(ride);
-    const now = clock.now();
-    const inPage = new Set(page.map((ride) => ride.id));
-    const rest: Ride[] = [];
-    for (const [rideId, ride] of backlog) {
-      if (ride.searchDeadline <= now || !partitions.owns(ride.city)) backlog.delete(rideId);
-      else if (!inPage.has(rideId)) rest.push(ride);
-    }
+    const rides = await quietly(() => uow.stores.rides.searchingWithoutLiveOffer(SWEEP_BATCH, cities));
     // A ride with nobody near waits for a sweep that finds someone; the timers close its search
     // window meanwhile, so skipping it loses nothing.
     const reachable = (ride: Ride) => hasDriverNear(ride, clock.now().getTime());
-    const due = page.filter(reachable);
-    const checksEnd = performance.now() + BACKLOG_CHECK_MS;
-    let checked = 0;
-    while (checked < Math.min(rest.length, BACKLOG_CHECKS) && performance.now() < checksEnd) {
-      const ride = rest[(backlogCursor + checked) % rest.length]!;
-      if (reachable(ride)) due.push(ride);
-      checked++;
-    }
-    backlogCursor = rest.length === 0 ? 0 : (backlogCursor + checked) % rest.length;
-    if (due.length === 0) return;
-    await withSpan('dispatch sweep', { attributes: { 'peakride.dispatch.rides': due.length } }, async () => {
-      // Asked again per ride: the rides before it may have taken the drivers near it.
-      for (const ride of due) if (reachable(ride)) await considerRide(ride.id, ride);
-    });
+    if (!rides.some(reachable)) return;
+    await withSpan(
+      'dispatch sweep',
+      { attributes: { 'peakride.dispatch.rides': rides.length } },
+      async () => {
+        // Asked again per ride: the rides before it may have taken the drivers near it.
+        for (const ride of rides) if (reachable(ride)) await considerRide(ride.id, ride);
+      },
+    );
   };
 
   const sweeps = repeat(sweep, (error) => logger.error({ err: error }, 'dispatch sweep failed'));
@@ -407,17 +357,12 @@ export const createDispatcher = (
     sweep,
     /**
      * A ride asks for a driver (booked, declined, dropped), told directly in one process or by
-     * the bus from another. Fire and forget (it resolves once decided and never rejects): a
-     * failure here is logged and retried by the next sweep.
+     * the bus from another. Fire and forget: a failure here is retried by the next sweep.
      */
-    rideNeedsDriver(rideId: string, known?: Ride): Promise<void> {
-      return considerRide(rideId, known).catch((error) =>
+    rideNeedsDriver(rideId: string, known?: Ride): void {
+      considerRide(rideId, known).catch((error) =>
         logger.warn({ err: error, rideId }, 'dispatch of a new request failed'),
       );
-    },
-    /** Searching rides remembered without an offer (a gauge for operators). */
-    get backlogSize(): number {
-      return backlog.size;
     },
     freeDriver,
     /** The last batch solved, for operators' logs and tests. */
@@ -430,7 +375,6 @@ export const createDispatcher = (
       clearTimeout(batchTimer);
       batchTimer = undefined;
       waiting.clear();
-      backlog.clear();
       await stopping;
       await batches;
     },

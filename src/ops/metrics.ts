@@ -79,16 +79,6 @@ export const createMetrics = () => {
       for (const [partition, held] of Object.entries(partitionsHeld())) this.set({ partition }, held ? 1 : 0);
     },
   });
-  /** Set by the dispatch role: how many searching rides it remembers without an offer. */
-  let backlogSize: () => number = () => 0;
-  new Gauge({
-    name: 'peakride_dispatch_backlog_rides',
-    help: 'Searching rides this dispatcher holds without an offer (nobody free near them yet), checked against free drivers every sweep',
-    registers: [registry],
-    collect() {
-      this.set(backlogSize());
-    },
-  });
   return {
     registry,
     /** Business signals: ride and offer counters, time to match, per-city gauges. */
@@ -100,10 +90,6 @@ export const createMetrics = () => {
     /** Tells the partitions gauge where to read from. */
     reportPartitions(read: () => Record<string, boolean>): void {
       partitionsHeld = read;
-    },
-    /** Tells the backlog gauge where to read from. */
-    reportBacklog(read: () => number): void {
-      backlogSize = read;
     },
     httpRequests,
     httpDuration,

@@ -162,7 +162,6 @@ export const createPlatform = async ({
         keeper ?? everyCity(served),
       )
     : undefined;
-  if (dispatcher) metrics.reportBacklog(() => dispatcher.backlogSize);
   // Each event is counted by the process that commits it: the API or the worker (docs/metrics.md).
   const rideObserver = metrics.rides.observer(
     served.map((city) => city.id),

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { migrate } from '../../src/adapters/postgres/migrate.js';
 import { createUnitOfWork } from '../../src/adapters/postgres/unit-of-work.js';
 import { loadConfig } from '../../src/config.js';
@@ -126,53 +126,6 @@ describeEachBackend('dispatch sweep: searching rides with nobody near', (backend
       expect.arrayContaining(rides.filter((ride) => ride !== near).map((ride) => ride.id)),
     );
     expect(stillSearching.map((ride) => ride.id)).not.toContain(near.id);
-  });
-
-  it('When older rides nobody can take fill the page a sweep reads, then a newer ride is still offered the driver who comes online near it', async () => {
-    // More rides than a sweep reads (200), all older than every other ride of this file.
-    const longAgo = Date.now() - 60_000;
-    const older = nextSpots(220);
-    for (const [i, pickup] of older.entries()) await book(pickup, new Date(longAgo + i));
-    const [pickup] = nextSpots(1);
-    const newer = await book(pickup!);
-    // Booked with nobody near: drivers are short, so it waits for a batch, which finds nobody;
-    // no later event will ask for it again.
-    const batchBefore = dispatcher.lastBatch;
-    await dispatcher.rideNeedsDriver(newer.id, newer);
-    await vi.waitFor(() => expect(dispatcher.lastBatch).not.toBe(batchBefore), { timeout: 10_000 });
-    expect(dispatcher.lastBatch).toMatchObject({ rides: 1, offered: 0 });
-    expect(await uow.stores.offers.pendingForRide(newer.id)).toBeUndefined();
-    await dispatcher.sweep();
-    expect(
-      (await uow.stores.rides.searchingWithoutLiveOffer(200, ['paris'])).map((ride) => ride.id),
-    ).not.toContain(newer.id);
-
-    const driverId = await comeOnline(offset(newer.pickup, 100));
-    calls.length = 0;
-    // Every remembered ride is checked within a few sweeps; here the first is enough.
-    await dispatcher.sweep();
-    expect(await uow.stores.offers.pendingForRide(newer.id)).toMatchObject({ driverId, status: 'pending' });
-    // One page read, and reads for that ride only: the older ones had nobody near.
-    expect(calls.filter((call) => call === 'rides.searchingWithoutLiveOffer')).toHaveLength(1);
-    expect(calls.filter((call) => call === 'offers.pendingForRide')).toHaveLength(1);
-  });
-
-  it('When more rides wait than one sweep checks, then every one is checked within a few sweeps', async () => {
-    // 250 rides booked with nobody near, each told to dispatch once (one batch finds nobody).
-    const rides: Ride[] = [];
-    for (const pickup of nextSpots(250)) rides.push(await book(pickup));
-    const batchBefore = dispatcher.lastBatch;
-    await Promise.all(rides.map((ride) => dispatcher.rideNeedsDriver(ride.id, ride)));
-    await vi.waitFor(() => expect(dispatcher.lastBatch).not.toBe(batchBefore), { timeout: 10_000 });
-    expect(dispatcher.backlogSize).toBeGreaterThan(400);
-
-    // The newest is the last a sweep would come to.
-    const newest = rides.at(-1)!;
-    const driverId = await comeOnline(offset(newest.pickup, 100));
-    for (let sweeps = 0; sweeps < 3 && !(await uow.stores.offers.pendingForRide(newest.id)); sweeps++) {
-      await dispatcher.sweep();
-    }
-    expect(await uow.stores.offers.pendingForRide(newest.id)).toMatchObject({ driverId, status: 'pending' });
   });
 
   it('When a ride with nobody near reaches its search deadline, then the timers expire it, though no sweep considered it', async () => {
