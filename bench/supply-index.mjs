@@ -30,6 +30,7 @@ import {
   LIMIT,
   moves,
   queryPoints,
+  queryTimer,
   RADIUS,
   STALE_AFTER_MS,
   workload,
@@ -224,28 +225,6 @@ const timeUpdates = async (run, from, to) => {
   };
 };
 
-const timeQueries = (points, run) => {
-  const q = { point: points[0], radiusMeters: RADIUS, limit: LIMIT, nowMs: 0, staleAfterMs: STALE_AFTER_MS };
-  let found = 0;
-  let i = 0;
-  const sweep = (seconds) => {
-    const start = performance.now();
-    let count = 0;
-    let elapsed = 0;
-    do {
-      for (let j = 0; j < BATCH; j++) {
-        q.point = points[i++ & (points.length - 1)];
-        found += run(q).length;
-      }
-      count += BATCH;
-      elapsed = performance.now() - start;
-    } while (elapsed < seconds * 1000);
-    return (count / elapsed) * 1000;
-  };
-  sweep(0.2);
-  return { queriesPerSecond: sweep(QUERY_SECONDS), found };
-};
-
 /** Sum of the distances found for the first queries: ours and the anchor must agree. */
 const checksum = (points, run, nowMs) => {
   let sum = 0;
@@ -316,10 +295,9 @@ const measureInProcess = async (impl, n, seed) => {
     if (sum < 0) console.error(sum);
   }
 
-  const { queriesPerSecond } = timeQueries(points, (q) => {
-    q.nowMs = nowMs;
-    return index.nearestAvailable(q);
-  });
+  const timeQueries = queryTimer(points, (q) => index.nearestAvailable(q), nowMs);
+  timeQueries(200);
+  const queriesPerSecond = timeQueries(QUERY_SECONDS * 1000);
   return {
     updatesPerSecond: idPhase.perSecond,
     handleUpdatesPerSecond: handlePhase.perSecond,

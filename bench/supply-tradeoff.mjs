@@ -15,7 +15,15 @@
  * Writes the "Supply index: what the cell size trades" section of BENCHMARKS.md.
  */
 import { median, writeSection } from './lib.mjs';
-import { LIMIT, moves, queryPoints, RADIUS, STALE_AFTER_MS, workload } from './supply-workload.mjs';
+import {
+  LIMIT,
+  moves,
+  queryPoints,
+  queryTimer,
+  RADIUS,
+  STALE_AFTER_MS,
+  workload,
+} from './supply-workload.mjs';
 
 const DRIVERS = Number(process.env.DRIVERS ?? 100_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
@@ -77,30 +85,15 @@ const variant = (grid) => {
     }
     return (count / (performance.now() - start)) * 1000;
   };
-  const query = {
-    point: points[0],
-    radiusMeters: RADIUS,
-    limit: LIMIT,
-    nowMs: 1_000,
-    staleAfterMs: STALE_AFTER_MS,
-  };
-  let next = 0;
-  let found = 0;
-  const runQueries = (ms) => {
-    const start = performance.now();
-    let count = 0;
-    let elapsed = 0;
-    do {
-      for (let i = 0; i < 500; i++) {
-        query.point = points[next++ & (points.length - 1)];
-        found += index.nearestAvailable(query).length;
-      }
-      count += 500;
-      elapsed = performance.now() - start;
-    } while (elapsed < ms);
-    return (count / elapsed) * 1000;
-  };
+  const runQueries = queryTimer(points, (query) => index.nearestAvailable(query), 1_000);
   const answers = () => {
+    const query = {
+      point: points[0],
+      radiusMeters: RADIUS,
+      limit: LIMIT,
+      nowMs: 1_000,
+      staleAfterMs: STALE_AFTER_MS,
+    };
     let sum = 0;
     for (let i = 0; i < 300; i++) {
       query.point = points[i];
@@ -108,7 +101,7 @@ const variant = (grid) => {
     }
     return sum;
   };
-  return { grid, runMoves, runQueries, answers, found: () => found, updates: [], queries: [] };
+  return { grid, runMoves, runQueries, answers, updates: [], queries: [] };
 };
 
 const variants = GRIDS.map(variant);

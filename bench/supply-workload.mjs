@@ -73,3 +73,30 @@ export const queryPoints = (random, count) =>
     lat: BOX.south + random() * (BOX.north - BOX.south),
     lng: BOX.west + random() * (BOX.east - BOX.west),
   }));
+
+/**
+ * Times "10 nearest available within 2 km" at `points` in turn (their count a power of two),
+ * each call going on from where the last stopped: `time(ms)` asks for `ms` milliseconds and
+ * answers queries per second.
+ */
+export const queryTimer = (points, nearestAvailable, nowMs) => {
+  const query = { point: points[0], radiusMeters: RADIUS, limit: LIMIT, nowMs, staleAfterMs: STALE_AFTER_MS };
+  let next = 0;
+  // Every answer is used, so no engine can skip the work.
+  let found = 0;
+  return (ms) => {
+    const start = performance.now();
+    let count = 0;
+    let elapsed = 0;
+    do {
+      for (let i = 0; i < 1_000; i++) {
+        query.point = points[next++ & (points.length - 1)];
+        found += nearestAvailable(query).length;
+      }
+      count += 1_000;
+      elapsed = performance.now() - start;
+    } while (elapsed < ms);
+    if (found < 0) console.error(found);
+    return (count / elapsed) * 1000;
+  };
+};
